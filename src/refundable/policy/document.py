@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from string import Formatter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 from .errors import ExpressionError, FactsError, PolicyError, PolicyErrors
 from .expr import Expression, combine, number_expression, parse_expression
@@ -34,8 +35,9 @@ from .model import (
 )
 from .shadow import shadowing_rule
 
-EU: frozenset[str] = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+EU: frozenset[str] = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"})
 BUILTIN_GROUPS: dict[str, frozenset[str]] = {"EU": EU, "EEA": EU | {"IS", "LI", "NO"}}
 LANGUAGES = ("en", "fr")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -57,18 +59,28 @@ def locate_keys(text: str) -> dict[str, int]:
     """Map dotted field paths (``rules[2].when.plan_period``, 1-based) to their line numbers.
 
     tomllib keeps no positions, so this scans the text for table headers and ``key =`` lines,
-    including keys inside one-line inline tables. Good enough to point a person at the line.
+    including keys inside one-line inline tables, and skips the inside of multi-line strings.
+    Good enough to point a person at the line.
     """
     lines: dict[str, int] = {}
     counters: dict[str, int] = {}
     current = ""
+    in_string: str | None = None  # the delimiter of the multi-line string being skipped
     for number, raw in enumerate(text.splitlines(), 1):
+        if in_string is not None:
+            if raw.count(in_string) % 2 == 1:
+                in_string = None
+            continue
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("[["):
             name = line[2:line.find("]]")].strip()
+            head, _, rest = name.partition(".")
+            if rest and head in counters:  # [[rules.choices]]: within the current rule
+                name = f"{head}[{counters[head]}].{rest}"
             counters[name] = counters.get(name, 0) + 1
+            lines.setdefault(name, number)
             current = f"{name}[{counters[name]}]"
             lines.setdefault(current, number)
             continue
@@ -84,11 +96,18 @@ def locate_keys(text: str) -> dict[str, int]:
             continue
         key = key.strip().replace('"', "").replace(" ", "")
         full = f"{current}.{key}" if current else key
-        lines.setdefault(full, number)
+        prefix = current
+        for part in key.split("."):  # when.plan_period also locates when
+            prefix = f"{prefix}.{part}" if prefix else part
+            lines.setdefault(prefix, number)
         value = value.strip()
         if value.startswith("{"):
             for inner in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", value):
                 lines.setdefault(f"{full}.{inner.group(1)}", number)
+        for delimiter in ('"""', "'''"):
+            if value.count(delimiter) % 2 == 1:
+                in_string = delimiter
+                break
     return lines
 
 
@@ -122,7 +141,8 @@ class _Loader:
                                             line=int(match.group(1)) if match else None)]) from None
         for key in data:
             if key not in _TOP_KEYS:
-                self.error(key, f"unknown key {key!r}; expected one of {', '.join(sorted(_TOP_KEYS))}")
+                self.error(key, f"unknown key {key!r}; expected one of "
+                                f"{', '.join(sorted(_TOP_KEYS))}")
         policy_id = self.identifier(data, "id")
         version = data.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -184,11 +204,21 @@ class _Loader:
                 self.error(f"{field}.{language}", f"missing {field}.{language} (customer-facing "
                                                   "texts are needed in French and English)")
                 continue
-            for name in re.findall(r"\{([^{}]*)\}", text):
+            try:
+                placeholders = [(name, spec, conversion) for _, name, spec, conversion
+                                in Formatter().parse(text) if name is not None]
+            except ValueError as exc:
+                self.error(f"{field}.{language}", f"malformed placeholder ({exc}); write "
+                                                  "{amount}, and {{ or }} for a brace")
+                continue
+            for name, spec, conversion in placeholders:
                 if name not in _PLACEHOLDERS:
                     self.error(f"{field}.{language}",
                                f"unknown placeholder {{{name}}}; use one of "
                                f"{', '.join(sorted(_PLACEHOLDERS))}")
+                elif spec or conversion:
+                    self.error(f"{field}.{language}",
+                               f"placeholder {{{name}}} takes no format or conversion")
             result[language] = text
         for language in value:
             if language not in LANGUAGES:
@@ -212,8 +242,9 @@ class _Loader:
             if code.startswith("@"):
                 group = self.groups.get(code[1:])
                 if group is None:
+                    builtin = ", ".join("@" + g for g in BUILTIN_GROUPS)
                     self.error(field, f"unknown country group {code!r}; define it under "
-                                      f"[groups] or use {', '.join('@' + g for g in BUILTIN_GROUPS)}")
+                                      f"[groups] or use {builtin}")
                     continue
                 result |= group
             elif re.fullmatch(r"[A-Z]{2}", code):
@@ -228,11 +259,11 @@ class _Loader:
         if not isinstance(raw, dict):
             self.error(where, "a rule must be a table")
             return None
+        before = len(self.errors)
         for key in raw:
             if key not in _RULE_KEYS:
                 self.error(f"{where}.{key}", f"unknown rule key {key!r}")
         rule_id = self.identifier(raw, "id", f"{where}.")
-        before = len(self.errors)
         conditions: list[Condition] = []
         when = raw.get("when", {})
         if not isinstance(when, dict):
@@ -247,7 +278,7 @@ class _Loader:
             if expression is not None:
                 conditions.append(Condition(
                     fact="if", checks=(), expression=expression,
-                    test=lambda facts, e=expression: e.evaluate(facts) is True))
+                    test=_expression_test(expression)))
         then = self.outcome(raw, where, statutory)
         messages = self.messages(raw.get("message"), f"{where}.message")
         source = raw.get("source")
@@ -266,6 +297,10 @@ class _Loader:
             return None
         if isinstance(raw, dict):
             items = list(raw.items())
+            if not items:
+                self.error(field, f"an empty table sets no condition on {fact}; give a value, "
+                                  "a list, or comparisons such as { max = 60 }")
+                return None
         elif isinstance(raw, list):
             items = [("in", raw)]
         else:
@@ -342,7 +377,7 @@ class _Loader:
                 self.error(field, f"unknown value {value!r} for {fact}; expected one of "
                                   f"{', '.join(spec.choices)}")
                 return None
-            return cast(str, value)
+            return value
         if kind == "bool":
             if not isinstance(value, bool):
                 self.error(field, f"{fact} is true or false, got {value!r}")
@@ -456,7 +491,7 @@ class _Loader:
             self.error(f"{where}.then", f"then must be one of {', '.join(OUTCOMES)}, "
                                         f"got {outcome!r}")
             return None
-        name = cast(Outcome, outcome)
+        name: Outcome = outcome
         if statutory and name != "refund":
             self.error(f"{where}.then", "statutory rules set a floor: their outcome is refund")
             return None
@@ -483,7 +518,9 @@ class _Loader:
         if name == "troubleshoot_first":
             hours = self.whole(raw, "hours", where, default=None, minimum=1)
             if hours is None:
-                self.error(f"{where}.hours", "troubleshoot_first needs hours (e.g. hours = 48)")
+                if raw.get("hours") is None:
+                    self.error(f"{where}.hours",
+                               "troubleshoot_first needs hours (e.g. hours = 48)")
                 return None
             return OutcomeSpec(name, hours=hours)
         if name == "redirect":
@@ -533,6 +570,13 @@ class _Loader:
                 self.error(f"rules[{rule.index}]",
                            f"rule {rule.id!r} can never match: rule {earlier.id!r} "
                            f"(rule {earlier.index}) always matches first")
+
+
+def _expression_test(expression: Expression) -> Test:
+    def test(facts: Mapping[str, object]) -> bool:
+        return expression.evaluate(facts) is True
+
+    return test
 
 
 def _compile_checks(fact: str, checks: list[Check]) -> Test:

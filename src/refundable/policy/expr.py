@@ -235,6 +235,8 @@ class _Parser:
                     raise ExpressionError(f"{value}() takes {want} argument(s), got {len(args)}",
                                           column)
                 return Call(value, tuple(args))
+            if value not in ALL_FACTS:
+                raise ExpressionError(f"unknown fact {value!r}", column)
             return Name(value)
         if value == "(":
             node = self.parse_or()
@@ -305,7 +307,7 @@ def _compile(node: Node) -> Scalar:
 
         def negate(facts: Mapping[str, object]) -> Value:
             value = inner(facts)
-            return None if value is None else -value
+            return -value if isinstance(value, Decimal) else None
 
         return negate
     if isinstance(node, Arith):

@@ -1,12 +1,13 @@
 """The facts a decision is made on: their names, types, defaults, validation and derived facts.
 
 Facts come in as a flat JSON-like mapping (DESIGN.md, "Facts"). ``parse_facts`` checks every value
-and returns a plain dict with Python values (aware ``datetime`` for dates); ``derive`` adds the facts
-the engine computes. Nothing here reads a clock: ``requested_at`` is "now".
+and returns a plain dict with Python values (aware ``datetime`` for dates); ``derive`` adds the
+facts the engine computes. Nothing here reads a clock: ``requested_at`` is "now".
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ def _parse_value(spec: FactSpec, value: object) -> object:
         number = float(value)
         if number != number or number in (float("inf"), float("-inf")):
             raise FactsError(name, "must be a finite number")
-        if spec.minimum is not None and number < spec.minimum or (
+        if (spec.minimum is not None and number < spec.minimum) or (
                 spec.maximum is not None and number > spec.maximum):
             low = "" if spec.minimum is None else f"{spec.minimum:g}"
             high = "" if spec.maximum is None else f"{spec.maximum:g}"
@@ -259,11 +260,23 @@ def _check_consistency(facts: Facts) -> None:
         raise FactsError("troubleshooting_started_at", "is after requested_at")
 
 
+def add_months(start: datetime, months: int) -> datetime:
+    """``start`` moved by whole calendar months, the day clamped to the end of a shorter month
+    (31 January + 1 month = 28 February)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(start.day, calendar.monthrange(year, month + 1)[1])
+    return start.replace(year=year, month=month + 1, day=day)
+
+
 def months_between(start: datetime, end: datetime) -> int:
-    """Whole calendar months from ``start`` to ``end`` (naive, same clock); negative if before."""
+    """Whole calendar months from ``start`` to ``end`` (naive, same clock); negative if before.
+
+    The largest ``n`` with ``add_months(start, n) <= end``: a month from 31 January ends on
+    28 February, and a year from 29 February on 28 February.
+    """
     months = (end.year - start.year) * 12 + (end.month - start.month)
-    if (end.day, end.hour, end.minute, end.second, end.microsecond) < (
-            start.day, start.hour, start.minute, start.second, start.microsecond):
+    if add_months(start, months) > end:
         months -= 1
     return months
 

@@ -60,9 +60,11 @@ def _interval(condition: Condition) -> Interval | None:
             inclusive = check.op == "le"
             if number < high or (number == high and not inclusive):
                 high, high_in = number, inclusive
-        elif check.op == "eq":
-            low = high = number
-            low_in = high_in = True
+        elif check.op == "eq":  # both bounds, intersected with the others
+            if number > low or (number == low and not low_in):
+                low, low_in = number, True
+            if number < high or (number == high and not high_in):
+                high, high_in = number, True
         else:
             return None
     return low, low_in, high, high_in
@@ -82,7 +84,7 @@ def _implies(later: Condition, earlier: Condition) -> bool:
         return False
     if earlier.expression is not None or later.expression is not None:
         return (earlier.expression is not None and later.expression is not None
-                and earlier.expression.text.split() == later.expression.text.split())
+                and earlier.expression.tree == later.expression.tree)
     if later.checks == earlier.checks or set(earlier.checks) <= set(later.checks):
         return True
     later_set, earlier_set = _allowed_values(later), _allowed_values(earlier)

@@ -1,0 +1,251 @@
+"""The ``refundable`` command: ``decide``, ``check`` and ``backtest``.
+
+Exit codes: 0 success; 1 invalid input (a policy, facts or history that does not validate, or
+a ``check`` that found problems); 2 wrong usage (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .backtest import HistoryError, compare, read_history, run_scalar, run_vector, summarise
+from .policy import Decision, FactsError, Policy, PolicyErrors, decide, load_floor, load_policy
+from .policy.facts import parse_facts
+from .policy.money import format_money
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class InputError(Exception):
+    """Invalid input named for the user; printed without a traceback."""
+
+
+def _load_policy(path: str) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyErrors as exc:
+        raise InputError("\n".join(str(e) for e in exc.errors)) from None
+
+
+def _floor(disabled: bool) -> tuple[Policy, ...]:
+    return () if disabled else load_floor()
+
+
+def _read_facts(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the facts file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the facts file is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} "
+                         f"(column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the facts must be a JSON object of fact names to values")
+    return data
+
+
+def _money(amount: int | None, currency: str, language: str) -> str:
+    return "" if amount is None else format_money(amount, currency, language)
+
+
+def render_decision(decision: Decision, language: str) -> str:
+    """The human-readable form of a decision, for people at a terminal."""
+    lines = []
+    head = decision.outcome.upper().replace("_", " ")
+    if decision.amount is not None:
+        head += f"  {_money(decision.amount, decision.currency, language)}"
+    lines.append(head)
+    lines.append(f"  {decision.message(language)}")
+    lines.append("")
+    rule = decision.rule or "(no rule matched: a person reviews it)"
+    lines.append(f"rule      {rule}  ({decision.decided_by})")
+    lines.append(f"policy    {decision.policy}")
+    if decision.reason:
+        lines.append(f"reason    {decision.reason}")
+    if decision.due_by:
+        lines.append(f"due by    {decision.due_by.isoformat()}")
+    if decision.documents_required:
+        lines.append(f"documents {', '.join(decision.documents_required)}")
+    if decision.retry_after:
+        lines.append(f"retry at  {decision.retry_after.isoformat()}")
+    if decision.to:
+        lines.append(f"go to     {decision.to}")
+    for choice in decision.choices:
+        if choice.kind == "extension":
+            lines.append(f"choice    extension of {choice.days} days + {choice.bonus_days} "
+                         "bonus days")
+        else:
+            lines.append(f"choice    {choice.kind} "
+                         f"{_money(choice.amount, decision.currency, language)}")
+    floor = ", ".join(decision.statutory) or "none for this country"
+    applied = " — the statutory floor decided" if decision.floor_applied else ""
+    lines.append(f"law       {floor}{applied}")
+    lines.append("")
+    lines.append("explanation (rules tried in order, first match wins):")
+    for entry in decision.explanation():
+        mark = "✓" if entry["matched"] else "✗"
+        lines.append(f"  {mark} {entry['policy']} {entry['rule']}: {entry['why']}")
+    return "\n".join(lines)
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    policy = _load_policy(args.policy)
+    raw = _read_facts(args.facts)
+    try:
+        facts = parse_facts(raw)
+    except FactsError as exc:
+        raise InputError(f"{args.facts}: {exc.field}: {exc.message}") from None
+    decision = decide(policy, facts, _floor(args.no_floor))
+    language = args.language or decision.language
+    if args.json:
+        print(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_decision(decision, language))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    results = []
+    for path in args.files:
+        try:
+            policy = load_policy(path)
+        except PolicyErrors as exc:
+            status = EXIT_INVALID
+            results.append({"path": path, "valid": False,
+                            "errors": [e.to_dict() for e in exc.errors]})
+            if not args.json:
+                for error in exc.errors:
+                    print(error, file=sys.stderr)
+            continue
+        results.append({"path": path, "valid": True, "policy": policy.ref,
+                        "rules": len(policy.rules)})
+        if not args.json:
+            print(f"{path}: ok — {policy.ref}, {len(policy.rules)} rules")
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return status
+
+
+def _format_table(title: str, table: dict[str, Any], total: int) -> list[str]:
+    width = max((len(k) for k in table), default=10)
+    lines = [f"{title:<{width + 2}}  {'count':>10}  {'share':>7}  money"]
+    for key, entry in table.items():
+        share = 100.0 * entry["count"] / total if total else 0.0
+        money = ", ".join(f"{format_money(v, c)}" for c, v in sorted(entry["amounts"].items())
+                          if v) or "-"
+        lines.append(f"  {key:<{width}}  {entry['count']:>10,}  {share:5.1f} %  {money}")
+    return lines
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    policy = _load_policy(args.policy)
+    baseline = _load_policy(args.against) if args.against else None
+    floor = _floor(args.no_floor)
+    started = time.perf_counter()
+    try:
+        history = read_history(args.history)
+    except HistoryError as exc:
+        raise InputError(str(exc)) from None
+    progress = None if not args.no_progress else False
+    run = run_vector if args.engine == "vector" else run_scalar
+    result = run(policy, floor, history, progress=progress)
+    currencies = history["currency"].cast(str).str.to_uppercase() \
+        if "currency" in history.columns else None
+    summary = summarise(result, policy, currencies)
+    summary["engine"] = args.engine
+    if baseline is not None:
+        other = run(baseline, floor, history, progress=progress)
+        summary["against"] = {"policy": baseline.ref, **compare(other, result)}
+    elapsed = time.perf_counter() - started
+    summary["seconds"] = round(elapsed, 3)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    decided = summary["decided"]
+    print(f"{policy.ref} on {args.history}: {summary['rows']:,} rows, {decided:,} decided, "
+          f"{summary['invalid']:,} invalid ({args.engine} engine, {elapsed:.2f} s)")
+    print()
+    for line in _format_table("by outcome", summary["outcomes"],
+                              decided):
+        print(line)
+    print()
+    for line in _format_table("by rule", summary["rules"], decided):
+        print(line)
+    if summary["errors"]:
+        print()
+        print(f"invalid rows (first {len(summary['errors'])} of {summary['invalid']:,}):")
+        for error in summary["errors"]:
+            print(f"  row {error['row']}: {error['field']}: {error['message']}")
+    if "against" in summary:
+        against = summary["against"]
+        print()
+        print(f"against {against['policy']}: {against['decisions_changed']:,} of "
+              f"{against['decisions_compared']:,} decisions change; refunded "
+              f"{against['refunded_before']:,} → {against['refunded_after']:,} minor units "
+              f"({against['refunded_delta']:+,})")
+        for move in against["transitions"]:
+            print(f"  {move['from']:>18} → {move['to']:<18} {move['count']:>10,}  "
+                  f"money {move['amount_delta']:+,}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refundable", description="Refund policies: decide, check and backtest.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    decide_cmd = commands.add_parser("decide", help="decide one request")
+    decide_cmd.add_argument("--policy", required=True, help="policy document (TOML)")
+    decide_cmd.add_argument("--facts", required=True, help="facts (JSON file, or - for stdin)")
+    decide_cmd.add_argument("--json", action="store_true", help="print the decision as JSON")
+    decide_cmd.add_argument("--language", choices=("en", "fr"),
+                            help="language of the message (default: the customer's)")
+    decide_cmd.add_argument("--no-floor", action="store_true",
+                            help="leave out the statutory floor (what-if only)")
+    decide_cmd.set_defaults(handler=cmd_decide)
+
+    check_cmd = commands.add_parser("check", help="validate policy documents")
+    check_cmd.add_argument("files", nargs="+", metavar="FILE")
+    check_cmd.add_argument("--json", action="store_true", help="print results as JSON")
+    check_cmd.set_defaults(handler=cmd_check)
+
+    back = commands.add_parser("backtest", help="evaluate a history of facts")
+    back.add_argument("--policy", required=True, help="policy document (TOML)")
+    back.add_argument("--against", help="baseline policy to compare with")
+    back.add_argument("--history", required=True, help="facts history (CSV or Parquet)")
+    back.add_argument("--engine", choices=("vector", "scalar"), default="vector")
+    back.add_argument("--json", action="store_true", help="print the summary as JSON")
+    back.add_argument("--no-floor", action="store_true",
+                      help="leave out the statutory floor (what-if only)")
+    back.add_argument("--no-progress", action="store_true", help="no progress bar")
+    back.set_defaults(handler=cmd_backtest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except InputError as exc:
+        print(f"refundable {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
