@@ -119,7 +119,7 @@ def run_scalar(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
     schema = {"_row": pl.UInt32, "outcome": pl.String, "rule": pl.String,
               "decided_by": pl.String, "amount": pl.Int64, "reason": pl.String, "to": pl.String,
               "due_by": pl.Datetime("us", "UTC"), "retry_after": pl.Datetime("us", "UTC"),
-              "extension_days": pl.Int64, "bonus_days": pl.Int64}
+              "extension_days": pl.Int64, "bonus_days": pl.Int64, "minimum_amount": pl.Int64}
     return Result(pl.DataFrame(rows, schema=schema, orient="row") if rows
                   else pl.DataFrame(schema=schema), errors, history.height)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Check, Condition, Outcome, Policy, Rule
 from .money import format_money
@@ -22,9 +22,11 @@ _OP_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Trial:
-    """One rule tried: ``failed`` is the condition that did not hold, None if the rule matched."""
+class Trial(NamedTuple):
+    """One rule tried: ``failed`` is the condition that did not hold, None if the rule matched.
+
+    The engine appends plain ``(policy, rule, failed)`` tuples, which this names.
+    """
 
     policy: Policy
     rule: Rule
@@ -84,7 +86,7 @@ def explain_condition(condition: Condition, facts: Mapping[str, object], held: b
     return f"{condition.fact} is {actual}, expected {expected}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """What the customer is owed and why. Money in minor units of ``currency``."""
 
@@ -102,6 +104,7 @@ class Decision:
     default_choice: str | None = None
     respond_within_days: int | None = None
     to: str | None = None
+    minimum_amount: int | None = None  # review: the statutory floor the reviewer must grant
     language: str = "en"
     statutory: tuple[str, ...] = ()
     trials: tuple[Trial, ...] = field(default=(), repr=False, compare=False)
@@ -116,15 +119,14 @@ class Decision:
     def explanation(self) -> list[dict[str, object]]:
         """Every rule tried, in order: matched or not, and why (actual vs expected)."""
         lines: list[dict[str, object]] = []
-        for trial in self.trials:
-            rule = trial.rule
-            if trial.failed is None:
+        for policy, rule, failed in self.trials:
+            if failed is None:
                 reasons = [explain_condition(c, self.facts, True) for c in rule.conditions]
                 why = "; ".join(reasons) if reasons else "always applies"
             else:
-                why = explain_condition(trial.failed, self.facts, False)
-            entry: dict[str, object] = {"policy": trial.policy.ref, "rule": rule.id,
-                                        "matched": trial.failed is None, "why": why}
+                why = explain_condition(failed, self.facts, False)
+            entry: dict[str, object] = {"policy": policy.ref, "rule": rule.id,
+                                        "matched": failed is None, "why": why}
             if rule.source:
                 entry["source"] = rule.source
             lines.append(entry)
@@ -138,8 +140,18 @@ class Decision:
                      "fr": "Aucune règle de cette politique ne couvre cette demande ; une personne "
                            "va l'examiner."}
             return texts.get(language, texts["en"])
+        if self.outcome != self.deciding_rule.then.outcome:
+            # A refund, credit or offer whose amount came to nothing: the rule's own text
+            # would announce money that is not there.
+            texts = _NOTHING_LEFT[self.reason or "nothing_refundable"]
+            return texts.get(language, texts["en"]).format(rule=self.deciding_rule.id)
         template = self.deciding_rule.messages.get(language) or self.deciding_rule.messages["en"]
-        return template.format_map(self._placeholders(language))
+        text = template.format_map(self._placeholders(language))
+        if self.minimum_amount:
+            extra = _MINIMUM[language if language in _MINIMUM else "en"]
+            text += " " + extra.format(amount=format_money(self.minimum_amount, self.currency,
+                                                           language))
+        return text
 
     def _placeholders(self, language: str) -> dict[str, str]:
         money = (lambda v: format_money(v, self.currency, language))
@@ -178,6 +190,8 @@ class Decision:
         if self.due_by is not None:
             data["due_by"] = self.due_by.isoformat()
             data["documents_required"] = list(self.documents_required)
+        if self.minimum_amount is not None:
+            data["minimum_amount"] = self.minimum_amount
         if self.retry_after is not None:
             data["retry_after"] = self.retry_after.isoformat()
         if self.outcome == "offer":
@@ -195,6 +209,22 @@ class Decision:
         data["messages"] = {lang: self.message(lang) for lang in ("en", "fr")}
         return data
 
+
+_NOTHING_LEFT = {
+    "nothing_refundable": {
+        "en": "Nothing is left to refund on this charge under the rule that applies ({rule}).",
+        "fr": "Il ne reste rien à rembourser sur ce paiement selon la règle applicable ({rule}).",
+    },
+    "below_minimum": {
+        "en": "The amount owed under the rule that applies ({rule}) is below the minimum paid "
+              "out.",
+        "fr": "Le montant dû selon la règle applicable ({rule}) est inférieur au minimum versé.",
+    },
+}
+_MINIMUM = {
+    "en": "Whatever the review decides, the law guarantees you at least {amount}.",
+    "fr": "Quelle que soit l'issue de l'examen, la loi vous garantit au moins {amount}.",
+}
 
 _STORE_NAMES = {"apple_app_store": "Apple App Store", "google_play": "Google Play",
                 "reseller": "reseller", "third_party": "third party"}

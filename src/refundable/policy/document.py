@@ -6,14 +6,15 @@ See docs/policies.md for the format. ``load_policy(path)`` and ``parse_policy(te
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from string import Formatter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from string import Formatter
 from typing import Literal, cast
 
 from .errors import ExpressionError, FactsError, PolicyError, PolicyErrors
@@ -124,7 +125,10 @@ class _Loader:
         while probe:
             if probe in self.lines:
                 return self.lines[probe]
-            probe = probe.rpartition(".")[0]
+            if probe.endswith("]") and "." not in probe[probe.rfind("["):]:
+                probe = probe[:probe.rfind("[")]  # rules[2] -> rules
+            else:
+                probe = probe.rpartition(".")[0]
         return None
 
     def error(self, field: str, message: str) -> None:
@@ -153,11 +157,12 @@ class _Loader:
         if kind not in ("merchant", "statutory"):
             self.error("kind", f"kind must be 'merchant' or 'statutory', got {kind!r}")
             kind = "merchant"
+        self.texts(data, "")
         self.load_groups(data.get("groups", {}))
         countries: frozenset[str] = frozenset()
         if kind == "statutory":
             countries = self.country_list(data.get("countries"), "countries")
-            if not isinstance(data.get("source"), str):
+            if not _cited(data.get("source")):
                 self.error("source", "a statutory pack must cite its legal source")
         raw_rules = data.get("rules")
         rules: list[Rule] = []
@@ -184,6 +189,12 @@ class _Loader:
             source=data.get("source") if isinstance(data.get("source"), str) else None,
             path=self.path, description=description if isinstance(description, str) else "",
             groups={k: v for k, v in self.groups.items() if k not in BUILTIN_GROUPS})
+
+    def texts(self, data: Mapping[str, object], where: str) -> None:
+        """``description`` and ``source``, when given, are texts."""
+        for key in ("description", "source"):
+            if key in data and not isinstance(data[key], str):
+                self.error(f"{where}{key}", f"{key} must be a text in quotes, got {data[key]!r}")
 
     def identifier(self, data: Mapping[str, object], field: str, where: str = "") -> str:
         value = data.get(field)
@@ -281,8 +292,9 @@ class _Loader:
                     test=_expression_test(expression)))
         then = self.outcome(raw, where, statutory)
         messages = self.messages(raw.get("message"), f"{where}.message")
+        self.texts(raw, f"{where}.")
         source = raw.get("source")
-        if statutory and not isinstance(source, str):
+        if statutory and not _cited(source):
             self.error(f"{where}.source", "every statutory rule must cite its legal source")
         if len(self.errors) > before or then is None:
             return None
@@ -415,6 +427,9 @@ class _Loader:
 
     def expression(self, raw: object, field: str, expect: str) -> Expression | None:
         if isinstance(raw, int | float) and not isinstance(raw, bool) and expect == "number":
+            if not math.isfinite(raw):
+                self.error(field, f"expected a finite number, got {raw!r}")
+                return None
             return number_expression(Decimal(str(raw)))
         if not isinstance(raw, str):
             self.error(field, f"expected an expression in quotes, got {raw!r}")
@@ -439,13 +454,18 @@ class _Loader:
     def amount(self, raw: Mapping[str, object], where: str, *, clamp: bool,
                default_full: bool) -> AmountSpec | None:
         """The amount formula: ``amount`` (expression or "full"), ``prorata``, ``percent``,
-        ``fee``; composed as ``base × prorata × percent / 100 − fee``."""
+        ``fee``; composed as ``base × prorata × percent / 100 − fee``. With "full" and a prorata or
+        percent, the base is the charge and what was already refunded is subtracted."""
         base: Expression | None
         amount = raw.get("amount")
+        share_of_charge = False
         if amount == "full" or (amount is None and default_full):
             base = parse_expression("refundable_amount")
             if raw.get("prorata") is not None or raw.get("percent") is not None:
+                # A share of the charge is what is owed in all; what was already refunded on
+                # the charge counts towards it.
                 base = parse_expression("amount")
+                share_of_charge = True
         elif amount is None:
             self.error(f"{where}.amount", "an amount is required (an expression in minor units)")
             return None
@@ -475,6 +495,8 @@ class _Loader:
                 return None
             base = combine("/", combine("*", base, number_expression(Decimal(str(percent)))),
                            number_expression(100))
+        if share_of_charge:
+            base = combine("-", base, parse_expression("already_refunded"))
         fee = raw.get("fee")
         if fee is not None:
             fee_expression = self.expression(fee, f"{where}.fee", "number")
@@ -570,6 +592,11 @@ class _Loader:
                 self.error(f"rules[{rule.index}]",
                            f"rule {rule.id!r} can never match: rule {earlier.id!r} "
                            f"(rule {earlier.index}) always matches first")
+
+
+def _cited(source: object) -> bool:
+    """A legal source is given: missing or blank is not; a non-text is reported by ``texts``."""
+    return not (source is None or (isinstance(source, str) and not source.strip()))
 
 
 def _expression_test(expression: Expression) -> Test:

@@ -20,14 +20,14 @@ from .money import round_minor
 
 def match(policy: Policy, facts: Facts, trials: list[Trial]) -> Rule | None:
     """The first rule of ``policy`` whose conditions all hold; record each rule tried."""
+    append = trials.append
     for rule in policy.rules:
-        failed = None
         for condition in rule.conditions:
             if not condition.test(facts):
-                failed = condition
+                append((policy, rule, condition))  # type: ignore[arg-type]
                 break
-        trials.append(Trial(policy, rule, failed))
-        if failed is None:
+        else:
+            append((policy, rule, None))  # type: ignore[arg-type]
             return rule
     return None
 
@@ -126,7 +126,9 @@ def decide(policy: Policy, facts: Facts, floor: Sequence[Policy] = ()) -> Decisi
     amount.
     """
     trials: list[Trial] = []
-    best: Decision | None = None
+    best_pack: Policy | None = None
+    best_rule: Rule | None = None
+    best_cash = 0
     applied: list[str] = []
     country = facts["country"]
     for pack in floor:
@@ -134,22 +136,22 @@ def decide(policy: Policy, facts: Facts, floor: Sequence[Policy] = ()) -> Decisi
             continue
         applied.append(pack.ref)
         rule = match(pack, facts, trials)
-        if rule is not None:
-            candidate = outcome_of(pack, rule, facts, policy, (), ())
-            if candidate.outcome == "refund" and (best is None or cash_value(candidate)
-                                                  > cash_value(best)):
-                best = candidate
+        if rule is None or rule.then.amount is None:
+            continue
+        cash = evaluate_amount(rule.then.amount, facts)
+        if cash >= rule.then.amount.min_amount and cash > best_cash:
+            best_pack, best_rule, best_cash = pack, rule, cash
     statutory = tuple(applied)
     rule = match(policy, facts, trials)
     decision = outcome_of(policy, rule, facts, policy, trials, statutory)
-    if best is not None and cash_value(decision) < cash_value(best):
-        return outcome_of(_pack_of(floor, best.decided_by), best.deciding_rule, facts, policy,
-                          trials, statutory)
+    if best_pack is not None and cash_value(decision) < best_cash:
+        if decision.outcome == "review":
+            # A person may still grant more than the law's minimum: keep the review, with the
+            # floor as the least the reviewer can grant.
+            decision.minimum_amount = best_cash
+            return decision
+        return outcome_of(best_pack, best_rule, facts, policy, trials, statutory)
     return decision
-
-
-def _pack_of(floor: Sequence[Policy], ref: str) -> Policy:
-    return next(pack for pack in floor if pack.ref == ref)
 
 
 def decide_raw(policy: Policy, raw: Mapping[str, object], floor: Sequence[Policy] = ()) -> Decision:

@@ -99,8 +99,7 @@ class Policy:
     path: str = "<string>"
     description: str = ""
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    ref: str = field(init=False, compare=False)  # ``id@version``, as recorded in decisions
 
-    @property
-    def ref(self) -> str:
-        """``id@version``, as recorded in decisions."""
-        return f"{self.id}@{self.version}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", f"{self.id}@{self.version}")

@@ -28,7 +28,7 @@ from .facts import DERIVED, FACTS, FRENCH_COUNTRIES, REASONS, FactSpec, parse_fa
 from .model import AmountSpec, Check, Condition, Policy, Rule
 
 DECISION_COLUMNS = ("outcome", "rule", "decided_by", "amount", "reason", "to", "due_by",
-                    "retry_after", "extension_days", "bonus_days")
+                    "retry_after", "extension_days", "bonus_days", "minimum_amount")
 _EPSILON = 1e-9
 _TIE = 1e-7
 _UTC = "UTC"
@@ -586,9 +586,14 @@ class VectorPolicy:
             best_cash = pl.when(better).then(pl.col(f"_p{i}_cash")).otherwise(best_cash)
             selected.append(i)
         frame = frame.with_columns(best_name.alias("_best"), best_cash.alias("_best_cash"))
-        floor_wins = pl.col("_best").is_not_null() & (pl.col("_m_cash") < pl.col("_best_cash"))
-        outputs: list[pl.Expr] = []
+        below_floor = pl.col("_best").is_not_null() & (pl.col("_m_cash") < pl.col("_best_cash"))
+        floor_wins = below_floor & (pl.col("_m_outcome") != "review")
+        outputs: list[pl.Expr] = [
+            pl.when(below_floor & (pl.col("_m_outcome") == "review")).then(pl.col("_best_cash"))
+            .otherwise(pl.lit(None, dtype=pl.Int64)).alias("minimum_amount")]
         for column in DECISION_COLUMNS:
+            if column == "minimum_amount":
+                continue
             if column == "decided_by":
                 chosen: pl.Expr = pl.lit(self.policy.ref)
                 for i in selected:
@@ -616,6 +621,7 @@ class VectorPolicy:
             self.policy, parse_facts({k: v for k, v in row.items() if k in FACTS}),
             self.floor))} for row in _scalar_rows(source)]
         patch = pl.DataFrame(fixes, schema=result.drop("_borderline").schema)
+        patch = patch.select(result.drop("_borderline").columns)
         return result.update(patch, on=_ROW).with_columns(
             pl.col(_ROW).is_in(rows).alias("_borderline"))
 
@@ -661,6 +667,7 @@ def decision_row(decision: Decision) -> dict[str, Any]:
                         if decision.retry_after else None),
         "extension_days": extension.days if extension else None,
         "bonus_days": extension.bonus_days if extension else None,
+        "minimum_amount": decision.minimum_amount,
     }
 
 
