@@ -116,10 +116,12 @@ def run_scalar(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
                     continue
                 rows.append({"_row": number - 1, **decision_row(decide(policy, facts, floor))})
             bar.update(chunk.height)
-    schema = {"_row": pl.UInt32, "outcome": pl.String, "rule": pl.String,
-              "decided_by": pl.String, "amount": pl.Int64, "reason": pl.String, "to": pl.String,
-              "due_by": pl.Datetime("us", "UTC"), "retry_after": pl.Datetime("us", "UTC"),
-              "extension_days": pl.Int64, "bonus_days": pl.Int64, "minimum_amount": pl.Int64}
+    schema: dict[str, pl.DataType] = {
+        "_row": pl.UInt32(), "outcome": pl.String(), "rule": pl.String(),
+        "decided_by": pl.String(), "amount": pl.Int64(), "reason": pl.String(),
+        "to": pl.String(), "due_by": pl.Datetime("us", "UTC"),
+        "retry_after": pl.Datetime("us", "UTC"), "extension_days": pl.Int64(),
+        "bonus_days": pl.Int64(), "minimum_amount": pl.Int64()}
     return Result(pl.DataFrame(rows, schema=schema, orient="row") if rows
                   else pl.DataFrame(schema=schema), errors, history.height)
 
@@ -128,8 +130,9 @@ def summarise(result: Result, policy: Policy, currency_of: pl.Series | None = No
         -> dict[str, Any]:
     """``{"outcomes": {...}, "rules": {...}, "rows": N, "decided": N, "invalid": N}``.
 
-    Rules are keyed by id, statutory ones as ``pack-id:rule-id``. Money (``amount``) is the sum of decision amounts in minor units: refunds, credits and fees
-    as decided, offers by their refund choice. ``amounts`` splits it by currency.
+    Rules are keyed by id, statutory ones as ``pack-id:rule-id``. Money (``amount``) is the
+    sum of decision amounts in minor units: refunds, credits and fees as decided, offers by
+    their refund choice. ``amounts`` splits it by currency.
     """
     frame = result.decisions
     if currency_of is not None and frame.height:
@@ -175,8 +178,8 @@ def compare(baseline: Result, candidate: Result) -> dict[str, Any]:
         candidate.decisions.select("_row", *DECISION_COLUMNS), on="_row", suffix="_new")
     moved = joined.filter((pl.col("outcome") != pl.col("outcome_new"))
                           | (pl.col("amount").fill_null(0) != pl.col("amount_new").fill_null(0)))
-    refund_before = joined.filter(pl.col("outcome") == "refund")["amount"].sum()
-    refund_after = joined.filter(pl.col("outcome_new") == "refund")["amount_new"].sum()
+    refund_before = int(joined.filter(pl.col("outcome") == "refund")["amount"].sum() or 0)
+    refund_after = int(joined.filter(pl.col("outcome_new") == "refund")["amount_new"].sum() or 0)
     transitions = moved.group_by("outcome", "outcome_new").agg(
         pl.len().alias("count"),
         (pl.col("amount_new").fill_null(0) - pl.col("amount").fill_null(0)).sum()
@@ -184,9 +187,9 @@ def compare(baseline: Result, candidate: Result) -> dict[str, Any]:
     return {
         "decisions_compared": joined.height,
         "decisions_changed": moved.height,
-        "refunded_before": int(refund_before or 0),
-        "refunded_after": int(refund_after or 0),
-        "refunded_delta": int((refund_after or 0) - (refund_before or 0)),
+        "refunded_before": refund_before,
+        "refunded_after": refund_after,
+        "refunded_delta": refund_after - refund_before,
         "transitions": [{"from": r["outcome"], "to": r["outcome_new"], "count": r["count"],
                          "amount_delta": r["amount_delta"]}
                         for r in transitions.iter_rows(named=True)],

@@ -70,9 +70,11 @@ def generate_history(rows: int, seed: int = 2026) -> pl.DataFrame:
     troubleshooting = _pick(rng, _TROUBLESHOOTING, rows)
     has_outage = rng.random(rows) < 0.15
     outage_hours = np.where(has_outage, np.round(rng.random(rows) * 240) / 2, 0.0)
-    cause = np.where(has_outage, _pick(rng, _CAUSES, rows), None)
+    causes = _pick(rng, _CAUSES, rows)
+    cause = [c if o else None for c, o in zip(causes.tolist(), has_outage.tolist(), strict=True)]
     is_renewal = rng.random(rows) < 0.4
-    notice = np.where(is_renewal, rng.random(rows) < 0.8, None)
+    sent = rng.random(rows) < 0.8
+    notice = [s if r else None for s, r in zip(sent.tolist(), is_renewal.tolist(), strict=True)]
     documents = np.where(
         (reason == "special_circumstances") & (rng.random(rows) < 0.6),
         np.where(rng.random(rows) < 0.5, "death_certificate", "medical_certificate"), "")
@@ -91,8 +93,8 @@ def generate_history(rows: int, seed: int = 2026) -> pl.DataFrame:
         "usage_fraction": np.round(rng.random(rows), 2),
         "troubleshooting": troubleshooting.astype(str),
         "outage_hours": outage_hours,
-        "outage_cause": pl.Series(cause.tolist(), dtype=pl.String),
-        "renewal_notice_sent": pl.Series(notice.tolist(), dtype=pl.Boolean),
+        "outage_cause": pl.Series(cause, dtype=pl.String),
+        "renewal_notice_sent": pl.Series(notice, dtype=pl.Boolean),
         "withdrawal_waived": rng.random(rows) < 0.1,
         "payment_method": payment.astype(str),
     })

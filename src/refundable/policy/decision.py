@@ -154,7 +154,9 @@ class Decision:
         return text
 
     def _placeholders(self, language: str) -> dict[str, str]:
-        money = (lambda v: format_money(v, self.currency, language))
+        def money(value: int) -> str:
+            return format_money(value, self.currency, language)
+
         refund_choice = next((c.amount for c in self.choices if c.amount is not None), None)
         extension = next((c for c in self.choices if c.kind == "extension"), None)
         amount = self.amount if self.amount is not None else refund_choice

@@ -116,8 +116,8 @@ DERIVED: Final[dict[str, FactSpec]] = {s.name: s for s in (
 
 ALL_FACTS: Final[dict[str, FactSpec]] = {**FACTS, **DERIVED}
 
-FRENCH_COUNTRIES: Final = frozenset({"FR", "MC", "GP", "MQ", "GF", "RE", "YT", "PM", "NC", "PF", "BL", "MF",
-                                     "WF"})
+FRENCH_COUNTRIES: Final = frozenset({"FR", "MC", "GP", "MQ", "GF", "RE", "YT", "PM", "NC", "PF",
+                                     "BL", "MF", "WF"})
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import polars as pl
@@ -144,9 +144,9 @@ def prepare(history: pl.DataFrame) -> Prepared:
     if bad.height:
         # Only the invalid rows pay for building messages: the first problem of each row.
         raw_bad = source.filter(pl.col(_ROW).is_in(bad[_ROW].implode()))
+        raw_texts: list[pl.Expr] = [pl.when(c).then(pl.lit(t)) for c, t in problems]
         raw_text = raw_bad.select(_ROW, pl.coalesce(
-            [pl.when(c).then(pl.lit(t)) for c, t in problems] or [pl.lit(None, pl.String)])
-            .alias("_problem"))
+            raw_texts or [pl.lit(None, pl.String)]).alias("_problem"))
         typed_text = bad.select(_ROW, pl.coalesce(
             [pl.when(c).then(pl.lit(t)) for c, t in consistency]).alias("_typed_problem"))
         joined = raw_text.join(typed_text, on=_ROW).select(
@@ -365,11 +365,12 @@ def _check(fact: str, check: Check) -> pl.Expr:
                 & ~column.is_in(sorted(cast(frozenset[Any], value))).fill_null(True))
     constant: Any = value
     if isinstance(value, datetime):
-        constant = pl.lit(value.astimezone(timezone.utc), dtype=_DATETIME)
+        constant = pl.lit(value.astimezone(UTC), dtype=_DATETIME)
     elif isinstance(value, bool):
         constant = pl.lit(value)
-    comparisons = {"eq": column == constant, "ne": column != constant, "gt": column > constant,
-                   "ge": column >= constant, "lt": column < constant, "le": column <= constant}
+    comparisons: dict[str, pl.Expr] = {
+        "eq": column == constant, "ne": column != constant, "gt": column > constant,
+        "ge": column >= constant, "lt": column < constant, "le": column <= constant}
     return comparisons[op].fill_null(False)
 
 
@@ -662,8 +663,8 @@ def decision_row(decision: Decision) -> dict[str, Any]:
     return {
         "outcome": decision.outcome, "rule": decision.rule, "decided_by": decision.decided_by,
         "amount": amount, "reason": decision.reason, "to": decision.to,
-        "due_by": decision.due_by.astimezone(timezone.utc) if decision.due_by else None,
-        "retry_after": (decision.retry_after.astimezone(timezone.utc)
+        "due_by": decision.due_by.astimezone(UTC) if decision.due_by else None,
+        "retry_after": (decision.retry_after.astimezone(UTC)
                         if decision.retry_after else None),
         "extension_days": extension.days if extension else None,
         "bonus_days": extension.bonus_days if extension else None,
