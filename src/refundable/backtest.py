@@ -172,10 +172,27 @@ def summarise(result: Result, policy: Policy, currency_of: pl.Series | None = No
     }
 
 
-def compare(baseline: Result, candidate: Result) -> dict[str, Any]:
-    """What changes from ``baseline`` (``--against``) to ``candidate`` (``--policy``)."""
+def compare(baseline: Result, candidate: Result, currency_of: pl.Series | None = None) \
+        -> dict[str, Any]:
+    """What changes from ``baseline`` (``--against``) to ``candidate`` (``--policy``).
+
+    ``refunded_*`` add minor units across currencies (meaningful for one currency);
+    ``refunded_by_currency`` keeps them apart.
+    """
     joined = baseline.decisions.select("_row", *DECISION_COLUMNS).join(
         candidate.decisions.select("_row", *DECISION_COLUMNS), on="_row", suffix="_new")
+    joined = joined.with_columns(
+        currency_of.gather(joined["_row"]).alias("_currency") if currency_of is not None
+        and joined.height else pl.lit("").alias("_currency"))
+    by_currency: dict[str, dict[str, int]] = {}
+    if joined.height:
+        sums = joined.group_by("_currency").agg(
+            pl.col("amount").filter(pl.col("outcome") == "refund").sum().alias("before"),
+            pl.col("amount_new").filter(pl.col("outcome_new") == "refund").sum().alias("after"))
+        for row in sums.sort("_currency").iter_rows(named=True):
+            before, after = int(row["before"] or 0), int(row["after"] or 0)
+            by_currency[row["_currency"] or "?"] = {"before": before, "after": after,
+                                                    "delta": after - before}
     moved = joined.filter((pl.col("outcome") != pl.col("outcome_new"))
                           | (pl.col("amount").fill_null(0) != pl.col("amount_new").fill_null(0)))
     refund_before = int(joined.filter(pl.col("outcome") == "refund")["amount"].sum() or 0)
@@ -190,6 +207,7 @@ def compare(baseline: Result, candidate: Result) -> dict[str, Any]:
         "refunded_before": refund_before,
         "refunded_after": refund_after,
         "refunded_delta": refund_after - refund_before,
+        "refunded_by_currency": by_currency,
         "transitions": [{"from": r["outcome"], "to": r["outcome_new"], "count": r["count"],
                          "amount_delta": r["amount_delta"]}
                         for r in transitions.iter_rows(named=True)],

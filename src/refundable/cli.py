@@ -165,7 +165,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     summary["engine"] = args.engine
     if baseline is not None:
         other = run(baseline, floor, history, progress=progress)
-        summary["against"] = {"policy": baseline.ref, **compare(other, result)}
+        summary["against"] = {"policy": baseline.ref, **compare(other, result, currencies)}
     elapsed = time.perf_counter() - started
     summary["seconds"] = round(elapsed, 3)
     if args.json:
@@ -190,12 +190,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         against = summary["against"]
         print()
         print(f"against {against['policy']}: {against['decisions_changed']:,} of "
-              f"{against['decisions_compared']:,} decisions change; refunded "
-              f"{against['refunded_before']:,} → {against['refunded_after']:,} minor units "
-              f"({against['refunded_delta']:+,})")
+              f"{against['decisions_compared']:,} decisions change")
+        for currency, money in against["refunded_by_currency"].items():
+            delta = money["delta"]
+            sign = "+" if delta >= 0 else "-"
+            print(f"  refunded {format_money(money['before'], currency)} → "
+                  f"{format_money(money['after'], currency)} "
+                  f"({sign}{format_money(abs(delta), currency)})")
+        print("  decisions that move (from → to):")
         for move in against["transitions"]:
-            print(f"  {move['from']:>18} → {move['to']:<18} {move['count']:>10,}  "
-                  f"money {move['amount_delta']:+,}")
+            print(f"  {move['from']:>18} → {move['to']:<18} {move['count']:>10,}")
     return EXIT_OK
 
 

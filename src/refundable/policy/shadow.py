@@ -61,9 +61,9 @@ def _interval(condition: Condition) -> Interval | None:
             if number < high or (number == high and not inclusive):
                 high, high_in = number, inclusive
         elif check.op == "eq":  # both bounds, intersected with the others
-            if number > low or (number == low and not low_in):
+            if number > low:
                 low, low_in = number, True
-            if number < high or (number == high and not high_in):
+            if number < high:
                 high, high_in = number, True
         else:
             return None
