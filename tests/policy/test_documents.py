@@ -12,7 +12,8 @@ from textwrap import dedent
 
 import pytest
 
-from refundable.policy.document import load_policy, locate_keys, parse_policy
+from refundable.policy.document import _PLACEHOLDERS, load_policy, locate_keys, parse_policy
+from refundable.policy.engine import decide
 from refundable.policy.errors import PolicyError, PolicyErrors
 from refundable.policy.facts import parse_facts
 from refundable.policy.model import Policy
@@ -119,6 +120,35 @@ def test_a_valid_document(source: Source) -> None:
     assert not rule.conditions[1].test(late)
 
 
+def test_an_edited_copy_of_the_annual_policy(tmp_path: Path) -> None:
+    text = ANNUAL.read_text(encoding="utf-8")
+    assert text.count('when.plan_period = "month"') == 1
+    path = tmp_path / "annual.toml"
+    path.write_text(text.replace('when.plan_period = "month"', 'when.plan_period = "fortnight"'),
+                    encoding="utf-8")
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(path)
+    (error,) = caught.value.errors
+    assert (error.path, error.line, error.field) == (str(path), 45, "rules[4].when.plan_period")
+    assert "unknown value 'fortnight' for plan_period" in error.message
+
+
+def test_every_placeholder_renders() -> None:
+    names = sorted(_PLACEHOLDERS)
+    policy = parse_policy(HEAD + dedent(f"""\
+        [[rules]]
+        id = "a"
+        then = "refund"
+        message.en = "{' '.join('{' + n + '}' for n in names)}"
+        message.fr = "{{amount}}"
+        """))
+    decision = decide(policy, parse_facts(FACTS))
+    assert decision.outcome == "refund"
+    rendered = decision.message("en")
+    assert "€89.99" in rendered
+    assert "{" not in rendered
+
+
 # -- unknown facts and values ----------------------------------------------------------------------
 
 def test_unknown_fact(source: Source) -> None:
@@ -172,6 +202,8 @@ def test_unknown_enum_value_fortnight(source: Source) -> None:
      8, "rules[1].when.country", "unknown country group '@NORDIC'"),
     ('[[rules]]\nid = "a"\nwhen.plan_period = { about = "year" }\n',
      8, "rules[1].when.plan_period.about", "unknown comparison 'about'"),
+    ('[[rules]]\nid = "a"\nwhen.plan_period = []\n',
+     8, "rules[1].when.plan_period", "in takes a non-empty list, got []"),
     ('[[rules]]\nid = "a"\nwhen.plan_period = {}\n',
      8, "rules[1].when.plan_period", "an empty table sets no condition on plan_period"),
 ])
@@ -265,6 +297,12 @@ def test_wrong_types_in_conditions(condition: str, field: str, fragment: str) ->
      "hours must be a whole number >= 1, got 0"),
     ('then = "troubleshoot_first"', 6, "rules[1].hours", "troubleshoot_first needs hours"),
     ('then = "redirect"\nto = 3', 9, "rules[1].to", "to must be a channel name"),
+    ('then = "refund"\namount = nan', 9, "rules[1].amount", "expected a finite number, got nan"),
+    ('then = "fee"\namount = 1000\nfee = inf', 10, "rules[1].fee",
+     "expected a finite number, got inf"),
+    ('then = "refund"\nsource = 42', 9, "rules[1].source", "source must be a text in quotes"),
+    ('then = "refund"\ndescription = ["a"]', 9, "rules[1].description",
+     "description must be a text in quotes"),
     ('then = "fee"', 6, "rules[1].amount", "an amount is required"),
     ('then = "offer"\nchoices = []', 9, "rules[1].choices", "an offer needs a list of choices"),
     ('then = "offer"\nchoices = [{ kind = "cash" }]', 9, "rules[1].choices",
@@ -305,6 +343,8 @@ def test_offer_choices_as_an_array_of_tables() -> None:
     ('id = "t"\nversion = 1\nkind = "law"\n', 3, "kind",
      "kind must be 'merchant' or 'statutory', got 'law'"),
     ('id = "t"\nversion = 1\ntitel = "Test"\n', 3, "titel", "unknown key 'titel'"),
+    ('id = "t"\nversion = 1\ndescription = 3\n', 3, "description",
+     "description must be a text in quotes, got 3"),
     ('id = "t"\nversion = 1\ngroups.nordic = ["SE", "Norway"]\n', 3, "groups.nordic",
      "'Norway' is not an ISO 3166-1 alpha-2 country code"),
 ])
@@ -671,6 +711,20 @@ def test_statutory_rule_without_source(source: Source) -> None:
     assert "every statutory rule must cite its legal source" in error.message
 
 
+def test_statutory_rule_with_a_blank_source() -> None:
+    error = problem(STATUTORY_HEAD + dedent("""\
+        [[rules]]
+        id = "withdrawal-14-days"
+        when.days_since_purchase = { max = 14 }
+        then = "refund"
+        source = "  "
+        message.en = "Refund of {amount}."
+        message.fr = "Remboursement de {amount}."
+        """))
+    assert where(error) == (13, "rules[1].source")
+    assert "every statutory rule must cite its legal source" in error.message
+
+
 def test_statutory_rule_that_does_not_refund(source: Source) -> None:
     error = source.problem(STATUTORY_HEAD + dedent("""\
         [[rules]]
@@ -755,6 +809,8 @@ def two_rules(first: str, second: str) -> str:
     ("when.days_since_purchase = { max = 60 }",
      "when.days_since_purchase = { min = 10, max = 20 }"),
     ("when.days_since_purchase = { max = 60 }", "when.days_since_purchase = 14"),
+    ("when.days_since_purchase = { max = 60 }", "when.days_since_purchase = { eq = 14, min = 3 }"),
+    ("when.days_since_purchase = { ge = 5, eq = 5 }", "when.days_since_purchase = 5"),
     ("when.hours_since_purchase = { gt = 72 }", "when.hours_since_purchase = { ge = 100 }"),
     ("when.uptime_percent = { lt = 99 }", "when.uptime_percent = { lt = 95 }"),
     ('when.documents = { any_of = ["death_certificate"] }',
@@ -791,6 +847,8 @@ def test_unreachable_rule(first: str, second: str) -> None:
      'when.documents = { all_of = ["medical_certificate"] }'),
     # rule 1 can never match (more than 10 and exactly 5), so rule 2 is reachable
     ("when.days_since_purchase = { min = 10, eq = 5 }", "when.days_since_purchase = 5"),
+    ("when.days_since_purchase = { gt = 5, eq = 5 }", "when.days_since_purchase = 5"),
+    ("when.days_since_purchase = { eq = 5, lt = 5 }", "when.days_since_purchase = 5"),
 ])
 def test_reachable_rule(first: str, second: str) -> None:
     policy = parse_policy(two_rules(first, second), "x.toml")

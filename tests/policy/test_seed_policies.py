@@ -762,6 +762,9 @@ EXAMPLE_OUTCOMES = {
     "iptv-weak-connection.json": ("deny", None),
     "billing-special-circumstances.json": ("review", None),
     "billing-wrongful-charge.json": ("review", None),
+    # The floor at work: the merchant policy denies, the law refunds the unused part.
+    "law-eu-withdrawal-monthly-de.json": ("refund", 1034),
+    "law-fr-renewal-without-notice.json": ("refund", 6573),
 }
 
 
@@ -783,11 +786,11 @@ def test_example_decides_as_described(line: re.Match[str]) -> None:
     decision = decide(load_policy(ROOT / line["policy"]), parse_facts(raw), load_floor())
     data = decision.to_dict()
     assert (data["outcome"], data.get("amount")) == EXAMPLE_OUTCOMES[Path(line["facts"]).name]
-    assert not decision.floor_applied
+    assert decision.floor_applied is Path(line["facts"]).name.startswith("law-")
     check_shape(data, decision)
 
 
-# -- known engine problem ------------------------------------------------------------------------
+# -- refunds that come to nothing--------------------------------------------------------------------
 
 def test_nothing_refundable_does_not_show_a_refund_message() -> None:
     """« Un remboursement intégral est accordé uniquement pour les demandes effectuées durant
