@@ -790,7 +790,7 @@ def test_example_decides_as_described(line: re.Match[str]) -> None:
     check_shape(data, decision)
 
 
-# -- refunds that come to nothing--------------------------------------------------------------------
+# -- refunds that come to nothing --------------------------------------------------------
 
 def test_nothing_refundable_does_not_show_a_refund_message() -> None:
     """« Un remboursement intégral est accordé uniquement pour les demandes effectuées durant
