@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m refundable.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -226,14 +226,16 @@ def _micros(later: str, earlier: str) -> pl.Expr:
 
 
 def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
-    """Whole calendar months, as ``facts.months_between`` computes them."""
-    def day_clock(value: pl.Expr) -> pl.Expr:
-        return value.dt.day().cast(pl.Int64) * 86_400_000_000_000 + value.dt.time().cast(
-            pl.Int64)
-
+    """Whole calendar months, as ``facts.months_between`` computes them: the largest ``n`` with
+    ``start`` moved by ``n`` months (day clamped to the month's end) not after ``end``."""
     months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
               + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
-    return months - (day_clock(end) < day_clock(start)).cast(pl.Int64)
+    index = start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64) - 1 + months
+    year, month = index // 12, index % 12 + 1
+    month_days = pl.date(year, month, 1).dt.month_end().dt.day().cast(pl.Int64)
+    day = pl.min_horizontal(start.dt.day().cast(pl.Int64), month_days)
+    moved = pl.datetime(year, month, day) + (start - start.dt.truncate("1d"))
+    return months - (moved > end).cast(pl.Int64)
 
 
 def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
