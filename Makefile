@@ -18,13 +18,14 @@ demo: $(STAMP)
 	$(BIN)/python -m refundable.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests tools $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+	$(BIN)/python tools/postgres_tests.py
 
 test: lint typecheck unit
 

@@ -1,0 +1,92 @@
+"""The agent desk: teams, tickets with SLA timers, messages and internal notes, macros."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+
+class Team(models.Model):
+    code = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    handles_confidential = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    class Category(models.TextChoices):
+        BILLING = "billing"
+        REFUND = "refund"
+        TECHNICAL = "technical"
+        CANCELLATION = "cancellation"
+        ACCOUNT = "account"
+        OTHER = "other"
+
+    class Channel(models.TextChoices):
+        WEB = "web"
+        EMAIL = "email"
+        CHAT = "chat"
+        PHONE = "phone"
+
+    class Status(models.TextChoices):
+        NEW = "new"
+        OPEN = "open"
+        PENDING = "pending"
+        ON_HOLD = "on_hold"
+        SOLVED = "solved"
+        CLOSED = "closed"
+
+    S = Status
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
+        S.NEW: {S.OPEN, S.PENDING, S.ON_HOLD, S.SOLVED, S.CLOSED},
+        S.OPEN: {S.PENDING, S.ON_HOLD, S.SOLVED},
+        S.PENDING: {S.OPEN, S.SOLVED, S.ON_HOLD},
+        S.ON_HOLD: {S.OPEN, S.SOLVED},
+        S.SOLVED: {S.OPEN, S.CLOSED},
+        S.CLOSED: set(),
+    }
+
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="tickets")
+    refund_request = models.ForeignKey("refunds.RefundRequest", null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="tickets")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(default=2)  # 1 urgent … 4 low
+    subject = models.CharField(max_length=200)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="tickets")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_tickets")
+    created_at = models.DateTimeField()
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["resolution_due_at", "id"]
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    author = models.CharField(max_length=200)
+    body = models.TextField()
+    internal = models.BooleanField(default=False)  # an internal note, never shown or mailed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Macro(models.Model):
+    name = models.CharField(max_length=100)
+    body_en = models.TextField()
+    body_fr = models.TextField()

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Subscription
+
+
+def subscriptions_of(*, customer_id: int) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(customer_id=customer_id).select_related("plan__product")
+
+
+def subscription_of(*, customer_id: int, subscription_id: int) -> Subscription:
+    """The customer's own subscription; ``Subscription.DoesNotExist`` otherwise (→ 404)."""
+    return subscriptions_of(customer_id=customer_id).get(pk=subscription_id)
+
+
+def subscription_by_reference(*, reference: str, email: str) -> Subscription | None:
+    """For the public cancel form: the reference and the e-mail must both match."""
+    return Subscription.objects.select_related("customer", "plan").filter(
+        reference__iexact=reference.strip(), customer__email__iexact=email.strip()).first()
