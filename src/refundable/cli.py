@@ -15,7 +15,7 @@ from typing import Any
 
 from .backtest import HistoryError, compare, read_history, run_scalar, run_vector, summarise
 from .policy import Decision, FactsError, Policy, PolicyErrors, decide, load_floor, load_policy
-from .policy.facts import parse_facts
+from .policy.facts import DERIVED, parse_facts
 from .policy.money import format_money
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -86,7 +86,10 @@ def render_decision(decision: Decision, language: str) -> str:
         else:
             lines.append(f"choice    {choice.kind} "
                          f"{_money(choice.amount, decision.currency, language)}")
-    floor = ", ".join(decision.statutory) or "none for this country"
+    if decision.minimum_amount:
+        lines.append(f"minimum   {_money(decision.minimum_amount, decision.currency, language)}"
+                     " (the statutory floor: the review cannot grant less)")
+    floor = ", ".join(decision.statutory) or "no statutory pack applies"
     applied = " — the statutory floor decided" if decision.floor_applied else ""
     lines.append(f"law       {floor}{applied}")
     lines.append("")
@@ -105,7 +108,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     except FactsError as exc:
         raise InputError(f"{args.facts}: {exc.field}: {exc.message}") from None
     decision = decide(policy, facts, _floor(args.no_floor))
-    language = args.language or decision.language
+    if args.language:
+        decision.language = args.language
+    language = decision.language
     if args.json:
         print(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -130,7 +135,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         results.append({"path": path, "valid": True, "policy": policy.ref,
                         "rules": len(policy.rules)})
         if not args.json:
-            print(f"{path}: ok — {policy.ref}, {len(policy.rules)} rules")
+            count = len(policy.rules)
+            print(f"{path}: ok — {policy.ref}, {count} rule{'s' if count != 1 else ''}")
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return status
@@ -156,6 +162,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         history = read_history(args.history)
     except HistoryError as exc:
         raise InputError(str(exc)) from None
+    for column in history.columns:
+        if column in DERIVED:
+            raise InputError(f"{args.history}: column {column!r} is a derived fact, computed by "
+                             "the engine; remove it from the history")
     progress = None if not args.no_progress else False
     run = run_vector if args.engine == "vector" else run_scalar
     result = run(policy, floor, history, progress=progress)

@@ -472,7 +472,7 @@ def test_unsupported_language() -> None:
     ("amount = \"__import__('os').system('ls')\"", "rules[1].amount",
      ["unexpected character \"'\"", "(at character 12)"]),
     ('amount = "amount.__class__"', "rules[1].amount", ["unexpected character '.'"]),
-    ('amount = "plan_period * 2"', "rules[1].amount", ["fact 'plan_period' is a enum"]),
+    ('amount = "plan_period * 2"', "rules[1].amount", ["fact 'plan_period' is an enum"]),
 ])
 def test_bad_expressions(line_text: str, field: str, fragments: list[str]) -> None:
     error = problem(HEAD + dedent(f"""\

@@ -281,7 +281,7 @@ def test_empty_expression(text: str) -> None:
     ("true or 1", "'and', 'or' and 'not' need true/false values"),
     ("amount == true", "cannot compare a number with a bool"),
     ("true < false", "< needs numbers"),
-    ("plan_period == 1", "fact 'plan_period' is a enum"),
+    ("plan_period == 1", "fact 'plan_period' is an enum"),
     ("purchased_at > 0", "fact 'purchased_at' is a datetime"),
     ("documents", "fact 'documents' is a list"),
 ])

@@ -307,8 +307,9 @@ def test_annual_plan_months() -> None:
 
 @pytest.mark.parametrize(("requested", "unused"), [
     ("2026-01-15T10:00:00+01:00", 11),  # the first month has begun at purchase
-    ("2026-02-15T09:59:59+01:00", 11),
-    ("2026-02-15T10:00:00+01:00", 10),
+    # Months are counted on calendar dates (DST-proof), so a month begins on its first day.
+    ("2026-02-14T23:59:59+01:00", 11),
+    ("2026-02-15T00:00:00+01:00", 10),
     ("2026-12-15T10:00:00+01:00", 0),
     ("2027-01-15T10:00:00+01:00", 0),
     ("2027-06-01T00:00:00+01:00", 0),  # after the period: never negative
@@ -407,3 +408,13 @@ def test_specs_are_consistent() -> None:
     assert all(spec.derived for spec in DERIVED.values())
     assert not any(spec.derived for spec in FACTS.values())
     assert all(spec.choices for spec in FACTS.values() if spec.kind == "enum")
+
+
+def test_months_are_counted_on_dates_across_a_daylight_saving_change() -> None:
+    """A quarter from 2 March 10:00 (+01:00) to 2 June 10:00 (+02:00) lasts three months,
+    though on the purchase's clock it ends at 09:00."""
+    parsed = facts(plan_period="quarter", purchased_at="2026-03-02T10:00:00+01:00",
+                   period_end="2026-06-02T10:00:00+02:00",
+                   requested_at="2026-03-20T10:00:00+01:00")
+    assert parsed["months_in_period"] == 3
+    assert parsed["whole_months_unused"] == 2

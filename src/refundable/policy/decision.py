@@ -139,19 +139,22 @@ class Decision:
             texts = {"en": "No rule of this policy covers this request; a person will look at it.",
                      "fr": "Aucune règle de cette politique ne couvre cette demande ; une personne "
                            "va l'examiner."}
-            return texts.get(language, texts["en"])
+            return texts.get(language, texts["en"]) + self._minimum_sentence(language)
         if self.outcome != self.deciding_rule.then.outcome:
             # A refund, credit or offer whose amount came to nothing: the rule's own text
             # would announce money that is not there.
             texts = _NOTHING_LEFT[self.reason or "nothing_refundable"]
             return texts.get(language, texts["en"]).format(rule=self.deciding_rule.id)
         template = self.deciding_rule.messages.get(language) or self.deciding_rule.messages["en"]
-        text = template.format_map(self._placeholders(language))
-        if self.minimum_amount:
-            extra = _MINIMUM[language if language in _MINIMUM else "en"]
-            text += " " + extra.format(amount=format_money(self.minimum_amount, self.currency,
-                                                           language))
-        return text
+        return template.format_map(self._placeholders(language)) + self._minimum_sentence(
+            language)
+
+    def _minimum_sentence(self, language: str) -> str:
+        if not self.minimum_amount:
+            return ""
+        extra = _MINIMUM[language if language in _MINIMUM else "en"]
+        return " " + extra.format(amount=format_money(self.minimum_amount, self.currency,
+                                                      language))
 
     def _placeholders(self, language: str) -> dict[str, str]:
         def money(value: int) -> str:

@@ -340,7 +340,7 @@ class _Loader:
                 self.error(field, f"{op} takes true or false, got {value!r}")
                 return None
             if op == "empty" and kind != "list":
-                self.error(field, f"'empty' applies to lists; {fact} is a {kind}")
+                self.error(field, f"'empty' applies to lists; {fact} is {_article(kind)} {kind}")
                 return None
             return Check(op, value)
         if kind == "list":
@@ -352,7 +352,7 @@ class _Loader:
                 return None
             return Check(op, frozenset(value))
         if op in ("any_of", "all_of", "none_of"):
-            self.error(field, f"{op} applies to list facts; {fact} is a {kind}")
+            self.error(field, f"{op} applies to list facts; {fact} is {_article(kind)} {kind}")
             return None
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value:
@@ -372,7 +372,8 @@ class _Loader:
                 return None
             return Check(op, frozenset(members))
         if op in ("gt", "ge", "lt", "le") and kind not in ("int", "number", "datetime"):
-            self.error(field, f"{fact} is a {kind}: ranges apply to numbers and dates only")
+            self.error(field, f"{fact} is {_article(kind)} {kind}: ranges apply to numbers and "
+                              "dates only")
             return None
         converted = self.constant(spec, value, field)
         if converted is None:
@@ -514,6 +515,9 @@ class _Loader:
                                         f"got {outcome!r}")
             return None
         name: Outcome = outcome
+        for key in sorted(set(raw) & _ALL_OUTCOME_KEYS - _OUTCOME_KEYS[name]):
+            self.error(f"{where}.{key}", f"{key} does not apply to a {name} rule (it would be "
+                                         "ignored)")
         if statutory and name != "refund":
             self.error(f"{where}.then", "statutory rules set a floor: their outcome is refund")
             return None
@@ -604,6 +608,23 @@ def _expression_test(expression: Expression) -> Test:
         return expression.evaluate(facts) is True
 
     return test
+
+
+_AMOUNT_KEYS = frozenset({"amount", "percent", "prorata", "fee", "min_amount"})
+_OUTCOME_KEYS: dict[str, frozenset[str]] = {
+    "refund": _AMOUNT_KEYS, "credit": _AMOUNT_KEYS,
+    "fee": frozenset({"amount", "percent", "prorata", "fee"}),
+    "deny": frozenset({"reason"}),
+    "review": frozenset({"sla_days", "documents_required"}),
+    "troubleshoot_first": frozenset({"hours"}),
+    "offer": frozenset({"choices", "default", "respond_within_days"}),
+    "redirect": frozenset({"to"}),
+}
+_ALL_OUTCOME_KEYS = frozenset().union(*_OUTCOME_KEYS.values())
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _compile_checks(fact: str, checks: list[Check]) -> Test:

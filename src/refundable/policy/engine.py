@@ -104,7 +104,9 @@ def outcome_of(policy: Policy, rule: Rule | None, facts: Facts, merchant: Policy
     if not choices:
         return Decision(outcome="deny", reason="nothing_refundable",
                         **base)  # type: ignore[arg-type]
-    return Decision(outcome="offer", choices=tuple(choices), default_choice=spec.default_choice,
+    offered = {choice.kind for choice in choices}
+    default = spec.default_choice if spec.default_choice in offered else None
+    return Decision(outcome="offer", choices=tuple(choices), default_choice=default,
                     respond_within_days=spec.respond_within_days,
                     **base)  # type: ignore[arg-type]
 

@@ -259,7 +259,9 @@ def _type_of(node: Node) -> Type:
             return "number"
         if spec.kind == "bool":
             return "bool"
-        raise ExpressionError(f"fact {node.name!r} is a {spec.kind}, not a number or a boolean; "
+        article = "an" if spec.kind[0] in "aeiou" else "a"
+        raise ExpressionError(f"fact {node.name!r} is {article} {spec.kind}, not a number or a "
+                              "boolean; "
                               "compare it in a 'when' table instead")
     if isinstance(node, Neg | Arith | Call):
         operands = (node.operand,) if isinstance(node, Neg) else (

@@ -11,8 +11,8 @@ import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Final, Literal
+from datetime import date, datetime, timedelta, timezone
+from typing import Final, Literal, TypeVar
 
 from .errors import FactsError
 
@@ -123,6 +123,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 Facts = dict[str, object]
+DateT = TypeVar("DateT", date, datetime)
 
 
 def _type_name(value: object) -> str:
@@ -261,7 +262,7 @@ def _check_consistency(facts: Facts) -> None:
         raise FactsError("troubleshooting_started_at", "is after requested_at")
 
 
-def add_months(start: datetime, months: int) -> datetime:
+def add_months(start: DateT, months: int) -> DateT:
     """``start`` moved by whole calendar months, the day clamped to the end of a shorter month
     (31 January + 1 month = 28 February)."""
     index = start.year * 12 + start.month - 1 + months
@@ -270,8 +271,11 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month + 1, day=day)
 
 
-def months_between(start: datetime, end: datetime) -> int:
-    """Whole calendar months from ``start`` to ``end`` (naive, same clock); negative if before.
+def months_between(start: date, end: date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (dates); negative if before.
+
+    Dates, not times: a quarter bought at 10:00 in winter and ending at 10:00 in summer time
+    is three months, though an hour short on one clock.
 
     The largest ``n`` with ``add_months(start, n) <= end``: a month from 31 January ends on
     28 February, and a year from 29 February on 28 February.
@@ -304,8 +308,8 @@ def derive(facts: Facts) -> Facts:
         facts["unused_time_fraction"] = (
             0.0 if total <= 0 else min(1.0, max(0.0, remaining / total)))
         local_end = period_end.astimezone(local_tz).replace(tzinfo=None)
-        in_period = months_between(local_purchase, local_end)
-        begun = months_between(local_purchase, local_request) + 1
+        in_period = months_between(local_purchase.date(), local_end.date())
+        begun = months_between(local_purchase.date(), local_request.date()) + 1
         facts["whole_months_unused"] = max(0, in_period - begun)
         facts["months_in_period"] = in_period
         facts["period_days"] = total / 86400.0

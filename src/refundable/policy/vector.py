@@ -43,13 +43,19 @@ _ISO = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?"
 _ISO_OFFSET = _ISO + r"(Z|[+-]\d\d:\d\d)$"
 
 
-def _parse_datetimes(column: str, fractions: bool) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+_NO_SECONDS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d)(Z|[+-]\d\d:\d\d)?$"
+
+
+def _parse_datetimes(column: str, fractions: bool, minutes_only: bool = False) \
+        -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(UTC datetime, "has an offset", "is well formed") for an ISO 8601 string column.
 
     Fixed positions are sliced and cast, which is several times faster than a general parser;
     ``fractions`` adds fractional seconds (only paid for when the column has any).
     """
     text = pl.col(column).cast(pl.String)
+    if minutes_only:  # "2026-03-01T10:00+01:00" is valid ISO 8601: seconds are 0
+        text = text.str.replace(_NO_SECONDS, "${1}:00${2}")
     well_formed = text.str.contains(_ISO_OFFSET)
     has_offset = well_formed | ~text.str.contains(_ISO + "$")
     naive = text.str.slice(0, 10) + "T" + text.str.slice(11, 8)
@@ -117,7 +123,9 @@ def prepare(history: pl.DataFrame) -> Prepared:
         dtype = source.schema[name]
         fractions = dtype == pl.String and bool(
             source[name].str.contains(r"^.{19}\.").any())
-        columns.append(_typed_column(spec, dtype, problem, fractions))
+        minutes_only = dtype == pl.String and spec.kind == "datetime" and bool(
+            source[name].str.contains(_NO_SECONDS).any())
+        columns.append(_typed_column(spec, dtype, problem, fractions, minutes_only))
         if name == "purchased_at":
             columns.append(_offset_minutes(name).alias(_OFFSET)
                            if source.schema[name] == pl.String else pl.lit(0).alias(_OFFSET))
@@ -157,7 +165,8 @@ def prepare(history: pl.DataFrame) -> Prepared:
 
 
 def _typed_column(spec: FactSpec, dtype: pl.DataType,
-                  problem: Callable[[pl.Expr, str, str], None], fractions: bool) -> pl.Expr:
+                  problem: Callable[[pl.Expr, str, str], None], fractions: bool,
+                  minutes_only: bool = False) -> pl.Expr:
     """The fact column converted to its type; reports problems through ``problem``."""
     name = spec.name
     given = pl.col(name).is_not_null() & (
@@ -170,7 +179,7 @@ def _typed_column(spec: FactSpec, dtype: pl.DataType,
                 problem(given, name, "has no UTC offset")
                 return pl.col(name).dt.replace_time_zone(_UTC).alias(name)
             return pl.col(name).dt.convert_time_zone(_UTC).alias(name)
-        parsed, has_offset, well_formed = _parse_datetimes(name, fractions)
+        parsed, has_offset, well_formed = _parse_datetimes(name, fractions, minutes_only)
         problem(given & ~has_offset, name, "has no UTC offset")
         problem(given & has_offset & ~well_formed, name,
                 "is not an ISO 8601 date-time like 2026-03-01T10:00:00+01:00")
@@ -226,15 +235,15 @@ def _micros(later: str, earlier: str) -> pl.Expr:
 
 
 def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
-    """Whole calendar months, as ``facts.months_between`` computes them: the largest ``n`` with
-    ``start`` moved by ``n`` months (day clamped to the month's end) not after ``end``."""
+    """Whole calendar months between two date columns, as ``facts.months_between`` counts
+    them: the largest ``n`` with ``start`` moved by ``n`` months (day clamped to the month's
+    end) not after ``end``."""
     months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
               + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
     index = start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64) - 1 + months
     year, month = index // 12, index % 12 + 1
     month_days = pl.date(year, month, 1).dt.month_end().dt.day().cast(pl.Int64)
-    day = pl.min_horizontal(start.dt.day().cast(pl.Int64), month_days)
-    moved = pl.datetime(year, month, day) + (start - start.dt.truncate("1d"))
+    moved = pl.date(year, month, pl.min_horizontal(start.dt.day().cast(pl.Int64), month_days))
     return months - (moved > end).cast(pl.Int64)
 
 
@@ -252,8 +261,9 @@ def derived_facts(frame: pl.LazyFrame) -> pl.LazyFrame:
     total_s = _micros("period_end", "purchased_at") / 1e6
     remaining_s = _micros("period_end", "requested_at") / 1e6
     has_end = pl.col("period_end").is_not_null()
-    in_period = _months_between(local("purchased_at"), local("period_end"))
-    begun = _months_between(local("purchased_at"), local("requested_at")) + 1
+    in_period = _months_between(local("purchased_at").dt.date(), local("period_end").dt.date())
+    begun = _months_between(local("purchased_at").dt.date(),
+                            local("requested_at").dt.date()) + 1
     return frame.with_columns(
         hours_since_purchase=(_micros("requested_at", "purchased_at") / 1e6) / 3600.0,
         days_since_purchase=(local("requested_at").dt.date() - local("purchased_at").dt.date())
@@ -313,6 +323,12 @@ class _Compiler:
             return value.floor() if node.function == "floor" else value.ceil()
         raise TypeError(f"not a number expression: {node!r}")
 
+    def nullable_boolean(self, node: Node) -> pl.Expr:
+        """A boolean operand of ``==``/``!=``: a fact keeps its nulls."""
+        if isinstance(node, Name):
+            return pl.col(node.name)
+        return self.boolean(node)
+
     def boolean(self, node: Node) -> pl.Expr:
         if isinstance(node, BoolLit):
             return pl.lit(node.value)
@@ -325,8 +341,11 @@ class _Compiler:
             return pl.all_horizontal(items) if node.op == "and" else pl.any_horizontal(items)
         if isinstance(node, Compare):
             if _is_boolean(node.left):
-                left_b, right_b = self.boolean(node.left), self.boolean(node.right)
-                return (left_b == right_b) if node.op == "==" else (left_b != right_b)
+                # An unknown (null) fact compares false, as on the scalar path.
+                left_b, right_b = self.nullable_boolean(node.left), self.nullable_boolean(
+                    node.right)
+                equal = (left_b == right_b) if node.op == "==" else (left_b != right_b)
+                return equal.fill_null(False)
             left, right = self.number(node.left), self.number(node.right)
             if not (isinstance(node.left, Name | Num) and isinstance(node.right, Name | Num)):
                 scale = 1.0 + left.abs() + right.abs()
@@ -629,6 +648,28 @@ class VectorPolicy:
             pl.col(_ROW).is_in(rows).alias("_borderline"))
 
 
+def _scalar_value(kind: str, value: Any) -> Any:
+    """A history cell as the scalar parser expects it. Text that is not what the kind needs is
+    passed on unchanged, so ``parse_facts`` rejects it with a message naming the field."""
+    if not isinstance(value, str):
+        return value.isoformat() if isinstance(value, datetime) else value
+    text = value.strip()
+    if kind == "bool":
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False,
+                "no": False}.get(text.lower(), value)
+    if kind == "list":
+        return [d.strip() for d in text.split(";") if d.strip()]
+    if kind in ("int", "number"):
+        try:
+            number = float(text)
+        except ValueError:
+            return value
+        return int(number) if kind == "int" and number.is_integer() else number
+    if kind in ("country", "currency"):
+        return text.upper()
+    return value
+
+
 def _scalar_rows(source: pl.DataFrame) -> list[dict[str, Any]]:
     """Source rows as dicts the scalar parser accepts (ISO strings, true booleans, lists)."""
     rows: list[dict[str, Any]] = []
@@ -638,19 +679,8 @@ def _scalar_rows(source: pl.DataFrame) -> list[dict[str, Any]]:
             spec = FACTS.get(key)
             if spec is None or value is None or value == "":
                 clean[key] = value
-            elif spec.kind == "bool" and not isinstance(value, bool):
-                clean[key] = str(value).strip().lower() in ("true", "1", "yes")
-            elif spec.kind == "list" and isinstance(value, str):
-                clean[key] = [d.strip() for d in value.split(";") if d.strip()]
-            elif spec.kind in ("int", "number") and isinstance(value, str):
-                number = float(value)
-                clean[key] = int(number) if spec.kind == "int" else number
-            elif spec.kind in ("country", "currency") and isinstance(value, str):
-                clean[key] = value.upper()
-            elif spec.kind == "datetime" and isinstance(value, datetime):
-                clean[key] = value.isoformat()
             else:
-                clean[key] = value
+                clean[key] = _scalar_value(spec.kind, value)
         rows.append(clean)
     return rows
 
