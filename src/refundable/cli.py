@@ -213,6 +213,48 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _django() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refundable.settings")
+    django.setup()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web application with gunicorn (production); migrations run first."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    command = [sys.executable, "-m", "gunicorn", "refundable.wsgi", "--bind", args.bind,
+               "--workers", str(args.workers), "--access-logfile", "-"]
+    import subprocess
+
+    return subprocess.call(command)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the job worker (e-mail, troubleshooting clocks, SLA escalation) until stopped."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    options = ["--batch"] if args.once else []
+    call_command("db_worker", *options, "--interval", str(args.interval))
+    return EXIT_OK
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    """Django's management commands (migrate, demo_load, createsuperuser…)."""
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["refundable manage", *args.arguments])
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refundable", description="Refund policies: decide, check and backtest.")
@@ -243,6 +285,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="leave out the statutory floor (what-if only)")
     back.add_argument("--no-progress", action="store_true", help="no progress bar")
     back.set_defaults(handler=cmd_backtest)
+
+    serve = commands.add_parser("serve", help="serve the web application (gunicorn)")
+    serve.add_argument("--bind", default="127.0.0.1:8000", help="address:port")
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the job worker")
+    worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    worker.set_defaults(handler=cmd_worker)
+
+    manage = commands.add_parser("manage", help="Django management commands",
+                                 add_help=False)
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=cmd_manage)
     return parser
 
 

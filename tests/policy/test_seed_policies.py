@@ -425,6 +425,12 @@ CASES: list[Case] = [
          {"outcome": "offer", "choices": [{"kind": "refund", "amount": 5000},
                                           {"kind": "extension", "days": 3, "bonus_days": 7}]}),
 
+    # Not in seed 004: a wrongful or duplicate charge is a billing matter, not a technical one.
+    Case("iptv-duplicate-charge-goes-to-billing", IPTV, "(not in seed 004: billing errors)",
+         iptv(reason="duplicate_charge", troubleshooting="none",
+              troubleshooting_started_at=None),
+         {"outcome": "review", "rule": "billing-error"}),
+
     # ---- billing-desk (seed 002) -----------------------------------------------------------
     Case("billing-wrongful-charge", BILLING, S002_WRONGFUL, billing(),
          {"outcome": "review", "rule": "wrongful-or-duplicate-charge",
