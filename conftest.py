@@ -22,3 +22,9 @@ def smtp(settings: Any) -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
