@@ -246,6 +246,46 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The demo: the engine on the examples, then the demo business served on the web."""
+    from .demo import run as engine_demo
+
+    status = engine_demo()
+    if args.engine_only:
+        return status
+    _django()
+    import subprocess
+
+    from django.core.management import call_command
+
+    from .customers.demo import CUSTOMER_EMAIL, DEMO_PASSWORDS, demo_load
+    from .customers.models import Customer
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not Customer.objects.exists():
+        summary = demo_load()
+        print(f"\nDemo business loaded: {summary.customers} customers, "
+              f"{summary.subscriptions} subscriptions, {summary.requests} refund requests, "
+              f"{summary.tickets} tickets.")
+    worker = subprocess.Popen([sys.executable, "-m", "refundable", "worker"])
+    host = args.bind
+    print(f"""
+Refundable is running on http://{host}/  (Ctrl-C to stop)
+  customer portal  http://{host}/        {CUSTOMER_EMAIL} / {DEMO_PASSWORDS['customer']}
+  agent desk       http://{host}/desk/   agent / {DEMO_PASSWORDS['agent']}
+  operator         http://{host}/desk/   operator / {DEMO_PASSWORDS['operator']}
+  JSON API         http://{host}/api/v1/docs
+E-mails go to the SMTP server at $EMAIL_HOST:$EMAIL_PORT (default 127.0.0.1:1025); the worker
+sends them. The demo database is var/refundable.sqlite3 (delete it to start afresh).
+""", flush=True)
+    try:
+        call_command("runserver", host, "--noreload", "--insecure")
+        return EXIT_OK
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     """Django's management commands (migrate, demo_load, createsuperuser…)."""
     _django()
@@ -295,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     worker.set_defaults(handler=cmd_worker)
+
+    demo = commands.add_parser("demo", help="run the demo (engine examples, then the web app)")
+    demo.add_argument("--bind", default="127.0.0.1:8000", help="address:port to serve on")
+    demo.add_argument("--engine-only", action="store_true",
+                      help="only the engine part (check, decide, backtest the examples)")
+    demo.set_defaults(handler=cmd_demo)
 
     manage = commands.add_parser("manage", help="Django management commands",
                                  add_help=False)
