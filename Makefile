@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install bench clean
+.PHONY: demo test lint typecheck unit install bench clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ unit: $(STAMP)
 	$(BIN)/python tools/postgres_tests.py
 
 test: lint typecheck unit
+
+# Regenerate the French catalogue from the sources and compile it (needs GNU gettext). The
+# compiled .mo is committed too, so a machine without gettext still runs in French.
+messages: $(STAMP)
+	cd src/refundable && DJANGO_SETTINGS_MODULE=refundable.settings ../../$(BIN)/django-admin \
+		makemessages --locale fr --no-obsolete --add-location file --ignore 'tests/*'
+	cd src/refundable && DJANGO_SETTINGS_MODULE=refundable.settings ../../$(BIN)/django-admin \
+		compilemessages --locale fr
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

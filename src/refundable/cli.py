@@ -241,6 +241,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    if not args.once:
+        from .desk.tasks import sla_escalation_schedule
+
+        sla_escalation_schedule()  # the periodic SLA batch re-queues itself from then on
     options = ["--batch"] if args.once else []
     call_command("db_worker", *options, "--interval", str(args.interval))
     return EXIT_OK

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs page (/api/v1/docs) uses its bundled Swagger UI, not a CDN
     "refundable.audit",
     "refundable.customers",
     "refundable.catalog",
@@ -122,3 +123,43 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@refundable.lo
 
 REFUNDABLE_POLICY_DIR = Path(os.environ.get("REFUNDABLE_POLICY_DIR", PROJECT_DIR / "policies"))
 REFUNDABLE_AUTO_APPROVE_LIMIT = int(os.environ.get("REFUNDABLE_AUTO_APPROVE_LIMIT", "10000"))
+
+# --- Customer portal (additions) -------------------------------------------------------------
+# The cache holds the rate-limit counters. LocMemCache counts per process: behind several
+# gunicorn workers each counts on its own (limits multiply by the workers); point CACHES at a
+# shared cache (Redis, database) to count once.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                      "LOCATION": "refundable"}}
+# (attempts, window in seconds) per client address; 429 with a clear message beyond that.
+REFUNDABLE_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "sign_in": (10, 15 * 60),           # password attempts
+    "sign_in_link": (5, 60 * 60),       # e-mail link requests
+    "public_cancel": (10, 60 * 60),     # "cancel my contract" submissions
+    "activation_key": (5, 60 * 60),     # activation key re-sends
+    "phone_check": (60, 60 * 60),       # "is this number official?" checks
+}
+REFUNDABLE_SIGN_IN_LINK_MAX_AGE = int(os.environ.get("REFUNDABLE_SIGN_IN_LINK_MAX_AGE", "900"))
+# Absolute links in e-mails (sign-in link, request status) start with this.
+REFUNDABLE_BASE_URL = os.environ.get("REFUNDABLE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The seller shown on invoices.
+REFUNDABLE_MERCHANT = {
+    "name": os.environ.get("REFUNDABLE_MERCHANT_NAME", "Refundable Demo SAS"),
+    "address": os.environ.get("REFUNDABLE_MERCHANT_ADDRESS",
+                              "10 rue de l'Exemple, 75010 Paris, France"),
+    "vat_number": os.environ.get("REFUNDABLE_MERCHANT_VAT", "FR00 000000000"),
+}
+# Official support channels (seed 001) — what the contact page publishes and what the "verify
+# a phone number" box checks against. Hours are local to ``timezone``; weekday 0 is Monday.
+REFUNDABLE_SUPPORT = {
+    "timezone": "Europe/Paris",
+    "default_country_code": "33",  # for numbers typed nationally ("01 73 …")
+    "phones": [{"number": "+33 (0)1 73 01 84 99",
+                "label": {"en": "Customer service (price of a local call)",
+                          "fr": "Service client (prix d'un appel local)"}}],
+    "emails": [DEFAULT_FROM_EMAIL],
+    "websites": ["127.0.0.1", "localhost", "refundable.localhost"],
+    "hours": {0: [("09:00", "20:00")], 1: [("09:00", "20:00")], 2: [("09:00", "20:00")],
+              3: [("09:00", "20:00")], 4: [("09:30", "20:00")]},
+    # Numbers published by look-alike "support" pages (seed 003): flagged as known scams.
+    "known_scams": ["+1 (888) 260-4942"],
+}

@@ -68,9 +68,13 @@ class Ticket(models.Model):
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)  # set once by the SLA batch
 
     class Meta:
         ordering = ["resolution_due_at", "id"]
+
+    def __str__(self) -> str:
+        return f"ticket #{self.pk}: {self.subject}"
 
 
 class TicketMessage(models.Model):
@@ -90,3 +94,6 @@ class Macro(models.Model):
     name = models.CharField(max_length=100)
     body_en = models.TextField()
     body_fr = models.TextField()
+
+    def __str__(self) -> str:
+        return self.name

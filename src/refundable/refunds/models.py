@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 
 from ..policy.facts import REASONS
@@ -57,6 +58,13 @@ class RefundRequest(models.Model):
     troubleshooting_state = models.CharField(max_length=20, default="none")
     approved_amount = models.PositiveIntegerField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    # The desk: routing, priority (1 urgent … 4 low) and SLA escalation.
+    priority = models.PositiveSmallIntegerField(default=2)
+    team = models.ForeignKey("desk.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="refund_requests")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_requests")
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

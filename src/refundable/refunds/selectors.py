@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from ..billing.models import Charge
 from ..policy import Decision, decide, parse_facts
+from .models import Decision as RefundDecision
 from .models import RefundRequest
 from .policies import policy_named, statutory_floor
 
@@ -63,3 +65,58 @@ def refund_requests_of(*, customer_id: int) -> QuerySet[RefundRequest]:
 def refund_request_of(*, customer_id: int, request_id: int) -> RefundRequest:
     """The customer's own request; ``RefundRequest.DoesNotExist`` otherwise (→ 404)."""
     return refund_requests_of(customer_id=customer_id).get(pk=request_id)
+
+
+def refund_requests_visible(*, customer_id: int | None, status: str | None = None
+                            ) -> QuerySet[RefundRequest]:
+    """Requests with their charge and frozen decisions (oldest first, prefetched): only
+    ``customer_id``'s, or with ``None`` every customer's (an integrator key)."""
+    requests = RefundRequest.objects.select_related("charge__order").prefetch_related(
+        Prefetch("decisions", queryset=RefundDecision.objects.order_by("created_at", "id")))
+    if customer_id is not None:
+        requests = requests.filter(customer_id=customer_id)
+    if status:
+        requests = requests.filter(status=status)
+    return requests
+
+
+def refund_approved_at(*, request: RefundRequest) -> datetime | None:
+    """When the request was last moved to approved (from its audit events), or None."""
+    from ..audit.selectors import audit_events_for
+
+    events = audit_events_for(object_type="refunds.refundrequest", object_id=request.pk)
+    approved = [e.created_at for e in events if (e.after or {}).get("status") == "approved"]
+    return approved[-1] if approved else None
+
+
+def business_days_after(start: date, days: int, country: str) -> date:
+    """``start`` plus ``days`` business days: weekends and ``country``'s public holidays
+    skipped."""
+    import holidays
+
+    try:
+        off = holidays.country_holidays(country, years=range(start.year, start.year + 2))
+    except NotImplementedError:  # a country the package does not know: weekends only
+        off = holidays.HolidayBase()
+    current, left = start, days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in off:
+            left -= 1
+    return current
+
+
+def refund_expected_arrival(*, request: RefundRequest) -> tuple[date, date] | None:
+    """For an approved request: the window in which the money should reach the customer's
+    original payment method, in business days of their country from the approval (the
+    product's ``refund_days_min``–``refund_days_max``). None when not approved."""
+    if request.status != RefundRequest.Status.APPROVED:
+        return None
+    approved_at = refund_approved_at(request=request) or request.created_at
+    charge = request.charge
+    subscription = charge.order.subscription
+    product = subscription.plan.product if subscription else None
+    low, high = (product.refund_days_min, product.refund_days_max) if product else (5, 7)
+    country = request.customer.country
+    start = timezone.localtime(approved_at).date()
+    return (business_days_after(start, low, country), business_days_after(start, high, country))

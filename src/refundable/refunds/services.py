@@ -1,32 +1,54 @@
 """State changes of refund requests: create (decided by the policy), approve, deny, ask for
-information. Each runs in one transaction, writes its audit event and enqueues e-mail on commit.
+information, troubleshooting first (seed 004), confidential attachments (seed 002), desk
+assignment and SLA escalation. Each runs in one transaction, writes its audit event and enqueues
+e-mail and jobs on commit.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from ..audit.services import Actor, audit_record, snapshot
 from ..billing.models import Charge
+from ..desk.selectors import assignment_problem, team_for
+from ..desk.sla import review_due, review_due_in_days
 from ..notifications.services import email_enqueue
 from ..policy import Decision as EngineDecision
-from ..policy import decide, parse_facts
-from .models import Decision, RefundRequest
+from ..policy import Policy, decide, parse_facts
+from .models import Attachment, Decision, RefundRequest
 from .policies import policy_named, statutory_floor
 from .selectors import refund_facts
 
 _FIELDS = ["status", "sla_due_at", "approved_amount", "troubleshooting_state",
            "troubleshooting_started_at", "resolution_note"]
+_DESK_FIELDS = ["priority", "team_id", "assignee_id", "escalated_at", "sla_due_at"]
 S = RefundRequest.Status
+SPECIAL_CIRCUMSTANCES = "special_circumstances"
+# Seed 002's documents: PDF or pictures, checked by their first bytes, never by their name.
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+_MAGIC: list[tuple[bytes, str, str]] = [
+    (b"%PDF-", "application/pdf", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+]
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class RefundRequestError(Exception):
     """A change that is not allowed now (message for people)."""
+
+
+class AttachmentError(RefundRequestError):
+    """A file refused: wrong type, too large, or the review has ended."""
 
 
 def _move(request: RefundRequest, target: str) -> None:
@@ -55,12 +77,14 @@ def _apply_outcome(request: RefundRequest, decision: EngineDecision, now: dateti
             request.approved_amount = amount
         else:
             _move(request, S.IN_REVIEW)
-            request.sla_due_at = now + timedelta(days=3)
+            request.sla_due_at = review_due_in_days(now=now, days=3)
     elif outcome == "deny":
         _move(request, S.DENIED)
     elif outcome == "review" or outcome == "fee":
         _move(request, S.IN_REVIEW)
-        request.sla_due_at = decision.due_by or now + timedelta(days=14)
+        # The policy's review days, kept on the desk's business hours (desk/sla.py).
+        request.sla_due_at = review_due(now=now, promised=decision.due_by
+                                        or now + timedelta(days=14))
     elif outcome == "troubleshoot_first":
         _move(request, S.TROUBLESHOOTING)
         request.troubleshooting_state = "in_progress"
@@ -108,10 +132,48 @@ def refund_request_create(*, actor: Actor, customer_id: int, charge_id: int, rea
                      obj=request, customer_id=customer_id, before=before,
                      after=snapshot(request, _FIELDS),
                      note=f"{decision.outcome} by {decision.decided_by} rule {decision.rule}")
+        _route(request)
+        if request.status == S.TROUBLESHOOTING:
+            _troubleshooting_start(request, decision)
         customer = charge.order.customer
         email_enqueue(template="refund_request_received", to=customer.email,
                       language=customer.locale, context={"request_id": request.pk})
     return request
+
+
+def _policy_for(charge: Charge) -> Policy:
+    subscription = charge.order.subscription
+    return policy_named(subscription.plan.policy_file if subscription else "billing-desk.toml")
+
+
+def _route(request: RefundRequest) -> None:
+    """Give a request that waits for a person to its team (confidential ones to a team that
+    handles confidential documents; troubleshooting to technical support)."""
+    if request.team_id is not None or request.status not in (S.IN_REVIEW, S.TROUBLESHOOTING):
+        return
+    category = "technical" if request.status == S.TROUBLESHOOTING else "refund"
+    team = team_for(category=category,
+                    confidential=request.reason == SPECIAL_CIRCUMSTANCES)
+    if team is not None:
+        request.team = team
+        request.save(update_fields=["team"])
+
+
+def _troubleshooting_start(request: RefundRequest, decision: EngineDecision) -> None:
+    """Seed 004: open the technical ticket and start the clock. When it ends
+    (``retry_after``, 48 h) the job decides again unless the problem was solved."""
+    from ..desk.services import ticket_create
+    from .tasks import troubleshooting_clock_end
+
+    channel = request.channel if request.channel in ("web", "email", "chat", "phone") else "web"
+    ticket_create(
+        actor=Actor.system("policy-engine"), category="technical", channel=channel,
+        subject=f"Troubleshooting before refund — request #{request.pk}",
+        body=request.description, refund_request_id=request.pk, now=request.created_at)
+    due = decision.retry_after or request.sla_due_at
+    assert due is not None
+    transaction.on_commit(lambda: troubleshooting_clock_end.using(run_after=due).enqueue(
+        request_id=request.pk))
 
 
 def _locked_request(request_id: int) -> RefundRequest:
@@ -152,12 +214,14 @@ def refund_request_approve(*, actor: Actor, request_id: int, amount: int, reason
                      customer_id=request.customer_id, before=before,
                      after=snapshot(request, _FIELDS),
                      note=("override: " if override else "") + reason)
+        _review_ended(actor, request, now)
         email_enqueue(template="refund_request_decided", to=request.customer.email,
                       language=request.customer.locale, context={"request_id": request.pk})
     return request
 
 
-def refund_request_deny(*, actor: Actor, request_id: int, reason: str) -> RefundRequest:
+def refund_request_deny(*, actor: Actor, request_id: int, reason: str,
+                        now: datetime | None = None) -> RefundRequest:
     """An agent denies the request with a reason (recorded as the agent's decision)."""
     if not reason.strip():
         raise RefundRequestError("a reason is required")
@@ -174,6 +238,7 @@ def refund_request_deny(*, actor: Actor, request_id: int, reason: str) -> Refund
         audit_record(actor=actor, action="refund_request.deny", obj=request,
                      customer_id=request.customer_id, before=before,
                      after=snapshot(request, _FIELDS), note=reason)
+        _review_ended(actor, request, now)
         email_enqueue(template="refund_request_decided", to=request.customer.email,
                       language=request.customer.locale, context={"request_id": request.pk})
     return request
@@ -195,3 +260,262 @@ def refund_request_ask_info(*, actor: Actor, request_id: int, question: str) -> 
                       language=request.customer.locale,
                       context={"request_id": request.pk, "question": question})
     return request
+
+
+def _review_ended(actor: Actor, request: RefundRequest, now: datetime | None) -> None:
+    """Seed 002: « La documentation confidentielle sera supprimée immédiatement l'examen de
+    votre demande terminé. »"""
+    if request.reason == SPECIAL_CIRCUMSTANCES:
+        attachments_purge_for(actor=actor, request_id=request.pk, now=now)
+
+
+# --- Troubleshooting first (seed 004) -----------------------------------------------------------
+
+def refund_request_troubleshooting_resolve(*, actor: Actor, request_id: int, note: str = "",
+                                           now: datetime | None = None) -> RefundRequest:
+    """Support solved the problem during the troubleshooting attempt: the request closes (no
+    refund is due) and its open technical tickets are solved."""
+    from ..desk.models import Ticket
+    from ..desk.services import ticket_status_set
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if request.status != S.TROUBLESHOOTING:
+            raise RefundRequestError(f"refund request #{request.pk} is {request.status}, not "
+                                     "in troubleshooting")
+        before = snapshot(request, _FIELDS)
+        _move(request, S.CLOSED)
+        request.troubleshooting_state = "resolved"
+        request.resolution_note = note.strip() or "Problem resolved by support."
+        request.save()
+        audit_record(actor=actor, action="refund_request.troubleshooting_resolve", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _FIELDS), note=request.resolution_note)
+        for ticket_id in request.tickets.filter(
+                category=Ticket.Category.TECHNICAL,
+                status__in=[Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING,
+                            Ticket.Status.ON_HOLD]).values_list("pk", flat=True):
+            ticket_status_set(actor=actor, ticket_id=ticket_id, status=Ticket.Status.SOLVED,
+                              note=request.resolution_note, now=now)
+        email_enqueue(template="refund_request_decided", to=request.customer.email,
+                      language=request.customer.locale, context={"request_id": request.pk})
+    return request
+
+
+def refund_request_troubleshooting_expire(*, actor: Actor, request_id: int,
+                                          now: datetime | None = None) -> RefundRequest:
+    """The 48-hour clock ended (the job). If the technical ticket was solved, the problem is
+    resolved; otherwise troubleshooting is "unresolved" and the policy decides again, with the
+    facts as of the original request (``requested_at`` = when the customer asked), freezing a
+    new decision and moving the request (approved, in review, denied…).
+
+    Does nothing when the request has left troubleshooting; runs again later when called
+    before the clock ends.
+    """
+    from ..desk.models import Ticket
+    from ..desk.services import ticket_note_add, ticket_status_set
+    from .tasks import troubleshooting_clock_end
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if request.status != S.TROUBLESHOOTING:
+            return request
+        due = request.sla_due_at
+        if due is not None and now < due:
+            transaction.on_commit(lambda: troubleshooting_clock_end.using(
+                run_after=due).enqueue(request_id=request_id))
+            return request
+        tickets = list(request.tickets.filter(category=Ticket.Category.TECHNICAL))
+        if any(t.status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED) for t in tickets):
+            return refund_request_troubleshooting_resolve(
+                actor=actor, request_id=request_id, now=now,
+                note="The technical ticket was solved within the troubleshooting window.")
+        charge = Charge.objects.select_for_update(of=("self",)).select_related(
+            "order__subscription__plan", "order__customer").get(pk=request.charge_id)
+        first = request.decisions.filter(decided_by="engine").order_by("created_at", "id").first()
+        documents = list(first.facts.get("documents") or []) if first else []
+        facts = refund_facts(charge=charge, requested_at=request.created_at,
+                             reason=request.reason, documents=documents,
+                             troubleshooting="unresolved",
+                             troubleshooting_started_at=request.troubleshooting_started_at)
+        decision = decide(_policy_for(charge), parse_facts(facts), statutory_floor())
+        before = snapshot(request, _FIELDS)
+        request.troubleshooting_state = "unresolved"
+        _freeze(request, decision, facts, "engine")
+        if decision.outcome == "troubleshoot_first":  # the policy still wants support: a person
+            _move(request, S.IN_REVIEW)
+            request.sla_due_at = review_due_in_days(now=now, days=3)
+        else:
+            _apply_outcome(request, decision, now)
+        if request.status == S.IN_REVIEW:  # from technical support to the refund reviewers
+            request.team = team_for(category="refund",
+                                    confidential=request.reason == SPECIAL_CIRCUMSTANCES)
+        request.save()
+        audit_record(actor=actor, action="refund_request.troubleshooting_unresolved",
+                     obj=request, customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _FIELDS),
+                     note="the troubleshooting window ended with the problem unresolved")
+        audit_record(actor=Actor.system("policy-engine"), action="refund_request.decide",
+                     obj=request, customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _FIELDS),
+                     note=f"{decision.outcome} by {decision.decided_by} rule {decision.rule}")
+        outcome = request.status + (f" ({decision.amount} {decision.currency})"
+                                    if decision.amount else "")
+        for ticket in tickets:
+            if ticket.status == Ticket.Status.CLOSED:
+                continue
+            ticket_note_add(actor=actor, ticket_id=ticket.pk, body=(
+                f"The troubleshooting window ended with the problem unresolved. Refund request "
+                f"#{request.pk} was decided again by the policy: {outcome}."))
+            ticket_status_set(actor=actor, ticket_id=ticket.pk, status=Ticket.Status.SOLVED,
+                              now=now, note="troubleshooting window over")
+        email_enqueue(template="refund_request_decided", to=request.customer.email,
+                      language=request.customer.locale, context={"request_id": request.pk})
+    return request
+
+
+# --- The desk: assignment and SLA escalation ----------------------------------------------------
+
+def refund_request_assign(*, actor: Actor, request_id: int, team_id: int | None,
+                          assignee_id: int | None) -> RefundRequest:
+    """Give the request to a team and/or an agent (None: nobody)."""
+    problem = assignment_problem(team_id=team_id, assignee_id=assignee_id)
+    if problem:
+        raise RefundRequestError(problem)
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if (request.team_id, request.assignee_id) == (team_id, assignee_id):
+            return request
+        before = snapshot(request, _DESK_FIELDS)
+        request.team_id = team_id
+        request.assignee_id = assignee_id
+        request.save(update_fields=["team", "assignee"])
+        audit_record(actor=actor, action="refund_request.assign", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _DESK_FIELDS))
+    return request
+
+
+def refund_request_escalate(*, actor: Actor, request_id: int,
+                            now: datetime | None = None) -> bool:
+    """Priority 1 and an ``sla.escalated`` event for a request waiting past its due time
+    (once). False when there is nothing to escalate."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if (request.status not in (S.SUBMITTED, S.IN_REVIEW) or request.escalated_at is not None
+                or request.sla_due_at is None or request.sla_due_at >= now):
+            return False
+        before = snapshot(request, _DESK_FIELDS)
+        request.priority = 1
+        request.escalated_at = now
+        request.save(update_fields=["priority", "escalated_at"])
+        audit_record(actor=actor, action="sla.escalated", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _DESK_FIELDS),
+                     note=f"review was due at {request.sla_due_at.isoformat()}")
+    return True
+
+
+# --- Attachments, confidential documents (seed 002) ---------------------------------------------
+
+def sniff_content_type(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) from the file's first bytes: PDF, PNG or JPEG only."""
+    for magic, content_type, extension in _MAGIC:
+        if head.startswith(magic):
+            return content_type, extension
+    return None
+
+
+def attachment_add(*, actor: Actor, request_id: int, kind: str,
+                   uploaded_file: File[Any]) -> Attachment:
+    """Store a document given with a request, under ``MEDIA_ROOT`` (outside the web root,
+    served only by the desk's download view) with a random name.
+
+    Accepts PDF, PNG and JPEG recognised by their first bytes (the name and the declared type
+    are not trusted), up to 10 MB. A document of a special-circumstances request is
+    confidential: only teams handling confidential documents can open it, and its content is
+    deleted when the review ends. Raises ``AttachmentError``.
+    """
+    if not _KIND.match(kind):
+        raise AttachmentError("the kind of document must be a short code such as "
+                              "death_certificate or screenshot")
+    size = uploaded_file.size
+    if not size:
+        raise AttachmentError("the file is empty")
+    if size > ATTACHMENT_MAX_BYTES:
+        raise AttachmentError("the file is larger than 10 MB")
+    uploaded_file.seek(0)
+    head = uploaded_file.read(16)
+    uploaded_file.seek(0)
+    sniffed = sniff_content_type(head if isinstance(head, bytes) else b"")
+    if sniffed is None:
+        raise AttachmentError("only PDF, PNG and JPEG files are accepted")
+    content_type, extension = sniffed
+    original = PurePath((uploaded_file.name or "document").replace("\\", "/")).name[:200]
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if request.status in (S.APPROVED, S.DENIED, S.CLOSED, S.REDIRECTED):
+            raise AttachmentError(f"refund request #{request.pk} is {request.status}: its "
+                                  "review has ended")
+        attachment = Attachment(
+            request=request, kind=kind, original_name=original or "document",
+            content_type=content_type, size=size,
+            confidential=request.reason == SPECIAL_CIRCUMSTANCES)
+        attachment.file.save(f"{uuid.uuid4().hex}.{extension}", uploaded_file, save=False)
+        stored = attachment.file.name or ""
+        storage = attachment.file.storage
+        try:
+            attachment.save()
+            audit_record(actor=actor, action="attachment.add", obj=attachment,
+                         customer_id=request.customer_id, after=_attachment_state(attachment),
+                         note=f"for refund request #{request.pk}")
+        except BaseException:
+            storage.delete(stored)
+            raise
+    return attachment
+
+
+def _attachment_state(attachment: Attachment) -> dict[str, Any]:
+    return {"request": attachment.request_id, "kind": attachment.kind,
+            "original_name": attachment.original_name,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "confidential": attachment.confidential, "stored": bool(attachment.file),
+            "content_deleted_at": (attachment.content_deleted_at.isoformat()
+                                   if attachment.content_deleted_at else None)}
+
+
+def attachments_purge_for(*, actor: Actor, request_id: int,
+                          now: datetime | None = None) -> int:
+    """Delete the content of the request's confidential documents (seed 002: at the end of the
+    review). The records stay — kind, name, type, size, when — with ``content_deleted_at`` set
+    and an ``attachment.content_deleted`` audit event each; the files are removed from storage
+    once the transaction commits. Returns how many were purged."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attachments = list(Attachment.objects.select_for_update().select_related("request")
+                           .filter(request_id=request_id, confidential=True,
+                                   content_deleted_at__isnull=True).order_by("id"))
+        stored: list[str] = []
+        for attachment in attachments:
+            before = _attachment_state(attachment)
+            if attachment.file.name:
+                stored.append(attachment.file.name)
+            attachment.file = None
+            attachment.content_deleted_at = now
+            attachment.save(update_fields=["file", "content_deleted_at"])
+            audit_record(actor=actor, action="attachment.content_deleted", obj=attachment,
+                         customer_id=attachment.request.customer_id, before=before,
+                         after=_attachment_state(attachment),
+                         note="confidential document deleted at the end of the review")
+        if stored:
+            transaction.on_commit(lambda: _files_delete(stored))
+    return len(attachments)
+
+
+def _files_delete(names: list[str]) -> None:
+    storage = Attachment.file.field.storage
+    for name in names:
+        storage.delete(name)

@@ -18,3 +18,15 @@ def subscription_by_reference(*, reference: str, email: str) -> Subscription | N
     """For the public cancel form: the reference and the e-mail must both match."""
     return Subscription.objects.select_related("customer", "plan").filter(
         reference__iexact=reference.strip(), customer__email__iexact=email.strip()).first()
+
+
+def subscriptions_visible(*, customer_id: int | None, status: str | None = None
+                          ) -> QuerySet[Subscription]:
+    """Subscriptions with plan and product: only ``customer_id``'s, or with ``None`` every
+    customer's (an integrator key); ``status`` filters."""
+    subscriptions = Subscription.objects.select_related("plan__product")
+    if customer_id is not None:
+        subscriptions = subscriptions.filter(customer_id=customer_id)
+    if status:
+        subscriptions = subscriptions.filter(status=status)
+    return subscriptions
