@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from ..billing.models import Charge
@@ -33,7 +33,8 @@ def refund_facts(*, charge: Charge, requested_at: datetime, reason: str,
         "purchased_at": charge.captured_at.isoformat(),
         "period_end": charge.period_end.isoformat() if charge.period_end else None,
         "amount": charge.amount, "currency": charge.currency,
-        "already_refunded": charge.refunded_amount, "is_renewal": charge.is_renewal,
+        "already_refunded": charge.refunded_amount + pending_refunds(charge_id=charge.pk),
+        "is_renewal": charge.is_renewal,
         "country": customer.country, "consumer": customer.consumer,
         "requested_at": requested_at.isoformat(), "reason": reason,
         "documents": documents or [], "troubleshooting": troubleshooting,
@@ -45,6 +46,16 @@ def refund_facts(*, charge: Charge, requested_at: datetime, reason: str,
         "payment_method": charge.payment_method, "language": customer.locale,
     }
     return facts
+
+
+def pending_refunds(*, charge_id: int, excluding_request: int | None = None) -> int:
+    """Minor units approved on a charge but not yet refunded (the refundable amount is
+    captured − refunded − pending). Until refunds are executed against a provider, every
+    approved request's amount is pending."""
+    approved = RefundRequest.objects.filter(charge_id=charge_id, status="approved")
+    if excluding_request is not None:
+        approved = approved.exclude(pk=excluding_request)
+    return int(approved.aggregate(total=Sum("approved_amount"))["total"] or 0)
 
 
 def refund_preview(*, charge: Charge, requested_at: datetime, reason: str,

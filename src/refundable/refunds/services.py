@@ -26,7 +26,7 @@ from ..policy import Decision as EngineDecision
 from ..policy import Policy, decide, parse_facts
 from .models import Attachment, Decision, RefundRequest
 from .policies import policy_named, statutory_floor
-from .selectors import refund_facts
+from .selectors import pending_refunds, refund_facts
 
 _FIELDS = ["status", "sla_due_at", "approved_amount", "troubleshooting_state",
            "troubleshooting_started_at", "resolution_note"]
@@ -193,9 +193,12 @@ def refund_request_approve(*, actor: Actor, request_id: int, amount: int, reason
     with transaction.atomic():
         request = _locked_request(request_id)
         charge = Charge.objects.select_for_update().get(pk=request.charge_id)
-        if not 0 < amount <= charge.refundable_amount:
-            raise RefundRequestError(f"the amount must be between 1 and "
-                                     f"{charge.refundable_amount} (minor units)")
+        available = charge.refundable_amount - pending_refunds(charge_id=charge.pk,
+                                                               excluding_request=request.pk)
+        if not 0 < amount <= available:
+            raise RefundRequestError(f"the amount must be between 1 and {available} "
+                                     "(minor units): the captured amount less what is refunded "
+                                     "or approved already")
         before = snapshot(request, _FIELDS)
         last = request.decisions.order_by("-created_at", "-id").first()
         _move(request, S.APPROVED)

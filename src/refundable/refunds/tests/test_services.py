@@ -98,3 +98,20 @@ def test_another_customers_charge_is_not_found() -> None:
                               reason="dissatisfied", now=NOW)
     assert type(error.value).__name__ == "DoesNotExist"
     assert not RefundRequest.objects.exists()
+
+
+def test_an_approved_refund_counts_as_pending_for_the_next_request() -> None:
+    """Refundable = captured − refunded − pending: a second request on a charge whose first
+    refund is approved (not yet executed) cannot be owed the whole amount again."""
+    charge = ChargeFactory.create()
+    first = create(charge, days=5)
+    assert first.status == "approved" and first.approved_amount == 8999
+    second = refund_request_create(
+        actor=Actor("customer", str(charge.order.customer_id)),
+        customer_id=charge.order.customer_id, charge_id=charge.pk, reason="duplicate_charge",
+        now=NOW + timedelta(days=6))
+    decision = Decision.objects.filter(request=second).first()
+    assert decision is not None and decision.facts["already_refunded"] == 8999
+    with pytest.raises(RefundRequestError, match="between 1 and 0"):
+        refund_request_approve(actor=Actor("agent", "ana"), request_id=second.pk, amount=1,
+                               reason="again")
