@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m refundable.demo
+	$(BIN)/refundable demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools $(wildcard bench)

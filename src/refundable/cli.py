@@ -257,9 +257,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     status = engine_demo()
     if args.engine_only:
         return status
+    import os
+
+    if "EMAIL_HOST" not in os.environ:  # no SMTP server given: keep the e-mails as files
+        os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     _django()
     import subprocess
 
+    from django.conf import settings
     from django.core.management import call_command
 
     from .customers.demo import CUSTOMER_EMAIL, DEMO_PASSWORDS, demo_load
@@ -279,8 +284,9 @@ Refundable is running on http://{host}/  (Ctrl-C to stop)
   agent desk       http://{host}/desk/   agent / {DEMO_PASSWORDS['agent']}
   operator         http://{host}/desk/   operator / {DEMO_PASSWORDS['operator']}
   JSON API         http://{host}/api/v1/docs
-E-mails go to the SMTP server at $EMAIL_HOST:$EMAIL_PORT (default 127.0.0.1:1025); the worker
-sends them. The demo database is var/refundable.sqlite3 (delete it to start afresh).
+The worker sends the e-mails: to files in {settings.EMAIL_FILE_PATH} (or to the SMTP server
+at $EMAIL_HOST:$EMAIL_PORT when EMAIL_HOST is set). The demo database is
+{settings.DATABASES["default"]["NAME"]} (delete it to start afresh).
 """, flush=True)
     try:
         call_command("runserver", host, "--noreload", "--insecure")
