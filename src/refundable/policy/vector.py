@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import polars as pl
@@ -24,7 +24,7 @@ from .decision import Decision
 from .engine import decide
 from .errors import FactsError
 from .expr import Arith, BoolLit, Call, Compare, Expression, Logic, Name, Neg, Node, Not, Num
-from .facts import DERIVED, FACTS, FRENCH_COUNTRIES, REASONS, FactSpec, parse_facts
+from .facts import ALL_FACTS, DERIVED, FACTS, FRENCH_COUNTRIES, REASONS, FactSpec, parse_facts
 from .model import AmountSpec, Check, Condition, Policy, Rule
 
 DECISION_COLUMNS = ("outcome", "rule", "decided_by", "amount", "reason", "to", "due_by",
@@ -46,19 +46,21 @@ _ISO_OFFSET = _ISO + r"(Z|[+-]\d\d:\d\d)$"
 _NO_SECONDS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d)(Z|[+-]\d\d:\d\d)?$"
 
 
-def _parse_datetimes(column: str, fractions: bool, minutes_only: bool = False) \
-        -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _parse_datetimes(column: str, fractions: bool, minutes_only: bool = False,
+                     spaced: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(UTC datetime, "has an offset", "is well formed") for an ISO 8601 string column.
 
     Fixed positions are sliced and cast, which is several times faster than a general parser;
-    ``fractions`` adds fractional seconds (only paid for when the column has any).
+    ``fractions`` adds fractional seconds, ``spaced`` a space instead of the ``T`` (each only
+    paid for when the column has any).
     """
     text = pl.col(column).cast(pl.String)
     if minutes_only:  # "2026-03-01T10:00+01:00" is valid ISO 8601: seconds are 0
         text = text.str.replace(_NO_SECONDS, "${1}:00${2}")
     well_formed = text.str.contains(_ISO_OFFSET)
     has_offset = well_formed | ~text.str.contains(_ISO + "$")
-    naive = text.str.slice(0, 10) + "T" + text.str.slice(11, 8)
+    naive = (text.str.slice(0, 10) + "T" + text.str.slice(11, 8) if spaced
+             else text.str.slice(0, 19))
     parsed = naive.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
     if fractions:
         digits = text.str.extract(r"^.{19}\.(\d{1,6})", 1)
@@ -110,8 +112,14 @@ def prepare(history: pl.DataFrame) -> Prepared:
     columns: list[pl.Expr] = [pl.col(_ROW)]
     problems: list[tuple[pl.Expr, str]] = []  # on the source columns
 
-    def problem(condition: pl.Expr, field: str, message: str) -> None:
+    detectors: list[pl.Expr] = []
+
+    def problem(condition: pl.Expr, field: str, message: str, detect: bool = True) -> None:
+        """Record a check; ``detect=False`` when a later check already catches every such row
+        (the message is then only built for the rows found invalid)."""
         problems.append((condition.fill_null(False), f"{field}\t{message}"))
+        if detect:
+            detectors.append(condition.fill_null(False))
 
     for name, spec in FACTS.items():
         if name not in source.columns:
@@ -125,7 +133,9 @@ def prepare(history: pl.DataFrame) -> Prepared:
             source[name].str.contains(r"^.{19}\.").any())
         minutes_only = dtype == pl.String and spec.kind == "datetime" and bool(
             source[name].str.contains(_NO_SECONDS).any())
-        columns.append(_typed_column(spec, dtype, problem, fractions, minutes_only))
+        spaced = dtype == pl.String and spec.kind == "datetime" and bool(
+            source[name].str.slice(10, 1).eq(" ").any())
+        columns.append(_typed_column(spec, dtype, problem, fractions, minutes_only, spaced))
         if name == "purchased_at":
             columns.append(_offset_minutes(name).alias(_OFFSET)
                            if source.schema[name] == pl.String else pl.lit(0).alias(_OFFSET))
@@ -141,8 +151,7 @@ def prepare(history: pl.DataFrame) -> Prepared:
          "troubleshooting_started_at\tis after requested_at"),
     ]
     consistency = [(condition.fill_null(False), text) for condition, text in consistency]
-    raw_invalid = (pl.any_horizontal([c for c, _ in problems]) if problems
-                   else pl.lit(False))
+    raw_invalid = pl.any_horizontal(detectors) if detectors else pl.lit(False)
     typed = source.lazy().select(*columns, raw_invalid.alias("_raw_invalid")).with_columns(
         (pl.col("_raw_invalid") | pl.any_horizontal([c for c, _ in consistency]))
         .alias("_invalid")).collect()
@@ -165,8 +174,8 @@ def prepare(history: pl.DataFrame) -> Prepared:
 
 
 def _typed_column(spec: FactSpec, dtype: pl.DataType,
-                  problem: Callable[[pl.Expr, str, str], None], fractions: bool,
-                  minutes_only: bool = False) -> pl.Expr:
+                  problem: Callable[..., None], fractions: bool,
+                  minutes_only: bool = False, spaced: bool = False) -> pl.Expr:
     """The fact column converted to its type; reports problems through ``problem``."""
     name = spec.name
     given = pl.col(name).is_not_null() & (
@@ -179,9 +188,10 @@ def _typed_column(spec: FactSpec, dtype: pl.DataType,
                 problem(given, name, "has no UTC offset")
                 return pl.col(name).dt.replace_time_zone(_UTC).alias(name)
             return pl.col(name).dt.convert_time_zone(_UTC).alias(name)
-        parsed, has_offset, well_formed = _parse_datetimes(name, fractions, minutes_only)
-        problem(given & ~has_offset, name, "has no UTC offset")
-        problem(given & has_offset & ~well_formed, name,
+        parsed, has_offset, well_formed = _parse_datetimes(name, fractions, minutes_only,
+                                                           spaced)
+        problem(given & ~has_offset, name, "has no UTC offset", detect=False)
+        problem(given & ~well_formed, name,
                 "is not an ISO 8601 date-time like 2026-03-01T10:00:00+01:00")
         return parsed.alias(name)
     if spec.kind == "enum":
@@ -237,14 +247,13 @@ def _micros(later: str, earlier: str) -> pl.Expr:
 def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     """Whole calendar months between two date columns, as ``facts.months_between`` counts
     them: the largest ``n`` with ``start`` moved by ``n`` months (day clamped to the month's
-    end) not after ``end``."""
+    end) not after ``end``. Moved by the month difference, ``start`` lands in ``end``'s month,
+    so only the days need comparing."""
     months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
               + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
-    index = start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64) - 1 + months
-    year, month = index // 12, index % 12 + 1
-    month_days = pl.date(year, month, 1).dt.month_end().dt.day().cast(pl.Int64)
-    moved = pl.date(year, month, pl.min_horizontal(start.dt.day().cast(pl.Int64), month_days))
-    return months - (moved > end).cast(pl.Int64)
+    moved_day = pl.min_horizontal(start.dt.day().cast(pl.Int64),
+                                  end.dt.days_in_month().cast(pl.Int64))
+    return months - (moved_day > end.dt.day().cast(pl.Int64)).cast(pl.Int64)
 
 
 def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -319,7 +328,9 @@ class _Compiler:
             value = args[0]
             if node.function == "abs":
                 return value.abs()
-            self.borderline.append((value - value.round(0)).abs() < _EPSILON)
+            scale = pl.max_horizontal(pl.lit(1.0), value.abs())
+            self.borderline.append(((value - value.round(0)).abs() < _EPSILON * scale)
+                                   .fill_null(False))
             return value.floor() if node.function == "floor" else value.ceil()
         raise TypeError(f"not a number expression: {node!r}")
 
@@ -399,6 +410,14 @@ def _condition(condition: Condition, compiler: _Compiler) -> pl.Expr:
     if condition.expression is not None:
         return compiler.boolean(condition.expression.tree)
     parts = [_check(condition.fact, check) for check in condition.checks]
+    if ALL_FACTS[condition.fact].kind == "number":
+        # Derived numbers are divisions; float64 and Decimal may differ in the last place, so
+        # a value within a hair of the constant is decided again exactly.
+        for check in condition.checks:
+            if isinstance(check.value, int | float) and not isinstance(check.value, bool):
+                bound = float(check.value)
+                near = (pl.col(condition.fact) - bound).abs() <= _EPSILON * (1.0 + abs(bound))
+                compiler.borderline.append(near.fill_null(False))
     return parts[0] if len(parts) == 1 else pl.all_horizontal(parts)
 
 
@@ -437,25 +456,41 @@ def _days(expression: Expression | None, compiler: _Compiler) -> _Amount:
     return _amount(AmountSpec(amount=expression, min_amount=0, clamp=False), compiler)
 
 
+def _lookup(index: pl.Expr, mapping: dict[int, Any], dtype: pl.DataType) -> pl.Expr:
+    """The value a rule position maps to (null for the others): one hash lookup per row."""
+    if not mapping:
+        return pl.lit(None, dtype=dtype)
+    return index.replace_strict(list(mapping), list(mapping.values()), default=None,
+                                return_dtype=dtype)
+
+
+def _chain(pairs: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) -> pl.Expr:
+    if not pairs:
+        return otherwise
+    expression: Any = pl.when(pairs[0][0]).then(pairs[0][1])
+    for condition, value in pairs[1:]:
+        expression = expression.when(condition).then(value)
+    result: pl.Expr = expression.otherwise(otherwise)
+    return result
+
+
 @dataclass(frozen=True)
-class _Columns:
-    """One document compiled: which rule matched and what each rule's outcome would be."""
+class _Document:
+    """One document compiled: the index of the matching rule and what the outcome would be.
 
-    index: pl.Expr  # 1-based rule index, 0 when none matched
-    outcome: pl.Expr
-    rule: pl.Expr
-    amount: pl.Expr
-    reason: pl.Expr
-    to: pl.Expr
-    due_by: pl.Expr
-    retry_after: pl.Expr
-    extension_days: pl.Expr
-    bonus_days: pl.Expr
-    cash: pl.Expr  # money back to the payment method (refund, or offer's refund choice)
-    borderline: pl.Expr
+    Columns that are constant per rule (rule id, outcome, reason, SLA days…) are looked up by
+    the rule's index; only amounts are computed per rule, and only for the rules that have one.
+    """
+
+    name: str
+    index: pl.Expr  # the definition of f"_i{name}": 1-based rule position, 0 when none matched
+    intermediate: dict[str, pl.Expr]  # computed once, before ``columns`` (which refer to them)
+    columns: dict[str, pl.Expr]  # decision fields, plus "_cash" and "_borderline"
+    rule_ids: dict[int, str]
 
 
-def _compile_document(policy: Policy, applies: pl.Expr | None = None) -> _Columns:
+def _compile_document(policy: Policy, name: str, applies: pl.Expr | None = None,
+                      cash_only: bool = False) -> _Document:
     compiler = _Compiler()
     matched: list[pl.Expr] = []
     reach_flags: list[pl.Expr] = []
@@ -466,104 +501,123 @@ def _compile_document(policy: Policy, applies: pl.Expr | None = None) -> _Column
         reach_flags.append(pl.any_horizontal(compiler.borderline[before:])
                            if len(compiler.borderline) > before else pl.lit(False))
         del compiler.borderline[before:]
-    index: pl.Expr = pl.lit(0, dtype=pl.Int32)
+    index_definition: pl.Expr = pl.lit(0, dtype=pl.Int32)
     for position in range(len(policy.rules), 0, -1):
-        index = pl.when(matched[position - 1]).then(pl.lit(position, dtype=pl.Int32)) \
-            .otherwise(index)
+        index_definition = pl.when(matched[position - 1]).then(
+            pl.lit(position, dtype=pl.Int32)).otherwise(index_definition)
     if applies is not None:
-        index = pl.when(applies).then(index).otherwise(pl.lit(0, dtype=pl.Int32))
-    index = index.alias("_index")
-    return _outcome_columns(policy.rules, pl.col("_index"), compiler, reach_flags, index)
+        index_definition = pl.when(applies).then(index_definition).otherwise(
+            pl.lit(0, dtype=pl.Int32))
+    index = pl.col(f"_i{name}")
+    intermediate, columns = _outcome_columns(policy.rules, index, compiler, reach_flags,
+                                             cash_only, f"_{name}")
+    return _Document(name, index_definition.alias(f"_i{name}"), intermediate, columns,
+                     {position: rule.id for position, rule in enumerate(policy.rules, 1)})
 
 
 def _outcome_columns(rules: Sequence[Rule], index: pl.Expr, compiler: _Compiler,
-                     reach_flags: list[pl.Expr], index_definition: pl.Expr) -> _Columns:
-    none_str = pl.lit(None, dtype=pl.String)
+                     reach_flags: list[pl.Expr], cash_only: bool, prefix: str
+                     ) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
     none_int = pl.lit(None, dtype=pl.Int64)
-    none_time = pl.lit(None, dtype=_DATETIME)
-    outcome: Any = pl.when(pl.lit(False)).then(none_str)
-    rule_id: Any = pl.when(pl.lit(False)).then(none_str)
-    amount: Any = pl.when(pl.lit(False)).then(none_int)
-    reason: Any = pl.when(pl.lit(False)).then(none_str)
-    to: Any = pl.when(pl.lit(False)).then(none_str)
-    due_by: Any = pl.when(pl.lit(False)).then(none_time)
-    retry_after: Any = pl.when(pl.lit(False)).then(none_time)
-    extension: Any = pl.when(pl.lit(False)).then(none_int)
-    bonus: Any = pl.when(pl.lit(False)).then(none_int)
-    cash: Any = pl.when(pl.lit(False)).then(pl.lit(0, dtype=pl.Int64))
+    values: list[tuple[pl.Expr, pl.Expr]] = []  # (here, amount before the minimum check)
+    offered: list[tuple[pl.Expr, pl.Expr]] = []  # (here, an offer has a choice left)
+    extension_days: list[tuple[pl.Expr, pl.Expr]] = []
+    bonus_days: list[tuple[pl.Expr, pl.Expr]] = []
+    minimums: dict[int, int] = {}
+    amount_rules: list[int] = []
+    refund_rules: list[int] = []
+    offer_rules: list[int] = []
     borderline: list[pl.Expr] = []
     for position, rule in enumerate(rules, 1):
         here = index == position
-        reached = (index == 0) | (index >= position)
-        borderline.append(reach_flags[position - 1] & reached)
+        borderline.append(reach_flags[position - 1] & ((index == 0) | (index >= position)))
         spec = rule.then
-        rule_id = rule_id.when(here).then(pl.lit(rule.id))
-        kind = spec.outcome
         if spec.amount is not None:
             compiled = _amount(spec.amount, compiler)
-            enough = compiled.value >= spec.amount.min_amount
-            outcome = outcome.when(here & enough).then(pl.lit(kind)).when(here).then(
-                pl.lit("deny"))
-            amount = amount.when(here & enough).then(compiled.value)
-            reason = reason.when(here & ~enough).then(
-                pl.when(compiled.value <= 0).then(pl.lit("nothing_refundable"))
-                .otherwise(pl.lit("below_minimum")))
-            if kind == "refund":
-                cash = cash.when(here & enough).then(compiled.value)
+            values.append((here, compiled.value))
+            minimums[position] = spec.amount.min_amount
+            amount_rules.append(position)
+            if spec.outcome == "refund":
+                refund_rules.append(position)
             borderline.append(here & compiled.borderline)
-        elif kind == "offer":
-            refunds = [_amount(c.amount, compiler) for c in spec.choices
-                       if c.kind == "refund" and c.amount is not None]
-            credits = [_amount(c.amount, compiler) for c in spec.choices
-                       if c.kind == "credit" and c.amount is not None]
-            minimums = [c.amount.min_amount for c in spec.choices
-                        if c.kind == "refund" and c.amount is not None]
-            kept = [pl.when(r.value >= m).then(r.value) for r, m in zip(refunds, minimums,
-                                                                        strict=True)]
+        elif spec.outcome == "offer" and not cash_only:
+            refunds = [(_amount(c.amount, compiler), c.amount.min_amount)
+                       for c in spec.choices if c.kind == "refund" and c.amount is not None]
+            credits = [(_amount(c.amount, compiler), c.amount.min_amount)
+                       for c in spec.choices if c.kind == "credit" and c.amount is not None]
+            kept = [pl.when(r.value >= m).then(r.value) for r, m in refunds]
             best = pl.max_horizontal(kept) if kept else none_int
-            credit_minimums = [c.amount.min_amount for c in spec.choices
-                               if c.kind == "credit" and c.amount is not None]
-            any_credit = pl.any_horizontal([c.value >= m for c, m in zip(
-                credits, credit_minimums, strict=True)]) if credits else pl.lit(False)
             extensions = [c for c in spec.choices if c.kind == "extension"]
-            has_choice = (best.is_not_null() | any_credit) if not extensions else pl.lit(True)
-            outcome = outcome.when(here & has_choice).then(pl.lit("offer")).when(here).then(
-                pl.lit("deny"))
-            reason = reason.when(here & ~has_choice).then(pl.lit("nothing_refundable"))
-            amount = amount.when(here & has_choice).then(best)
-            cash = cash.when(here & has_choice).then(best.fill_null(0))
-            flags = [r.borderline for r in refunds] + [c.borderline for c in credits]
+            any_credit = (pl.any_horizontal([c.value >= m for c, m in credits]) if credits
+                          else pl.lit(False))
+            has_choice = pl.lit(True) if extensions else (best.is_not_null() | any_credit)
+            values.append((here, best))
+            offered.append((here, has_choice))
+            offer_rules.append(position)
+            flags = [r.borderline for r, _ in refunds] + [c.borderline for c, _ in credits]
             if extensions:
                 days = _days(extensions[0].days, compiler)
                 extra = _days(extensions[0].bonus_days, compiler)
-                extension = extension.when(here).then(days.value)
-                bonus = bonus.when(here).then(extra.value)
+                extension_days.append((here, days.value))
+                bonus_days.append((here, extra.value))
                 flags += [days.borderline, extra.borderline]
             if flags:
                 borderline.append(here & pl.any_horizontal(flags))
-        else:
-            outcome = outcome.when(here).then(pl.lit(kind))
-            if kind == "deny":
-                reason = reason.when(here).then(pl.lit(spec.reason))
-            elif kind == "review":
-                due_by = due_by.when(here).then(
-                    pl.col("requested_at") + timedelta(days=spec.sla_days or 14))
-            elif kind == "troubleshoot_first":
-                retry_after = retry_after.when(here).then(
-                    pl.coalesce("troubleshooting_started_at", "requested_at")
-                    + timedelta(hours=spec.hours or 0))
-            elif kind == "redirect":
-                to = to.when(here).then(pl.lit(spec.to) if spec.to else pl.col("channel"))
-    # No rule matched: a person reviews it within 14 days (as the scalar engine does).
-    outcome = outcome.otherwise(pl.lit("review"))
-    due_by = due_by.when(index == 0).then(pl.col("requested_at") + timedelta(days=14))
-    return _Columns(
-        index=index_definition, outcome=outcome, rule=rule_id.otherwise(none_str),
-        amount=amount.otherwise(none_int), reason=reason.otherwise(none_str),
-        to=to.otherwise(none_str), due_by=due_by.otherwise(none_time),
-        retry_after=retry_after.otherwise(none_time), extension_days=extension.otherwise(
-            none_int), bonus_days=bonus.otherwise(none_int), cash=cash.otherwise(0),
-        borderline=pl.any_horizontal(borderline) if borderline else pl.lit(False))
+    is_amount_rule = index.is_in(amount_rules) if amount_rules else pl.lit(False)
+    is_offer_rule = index.is_in(offer_rules) if offer_rules else pl.lit(False)
+    intermediate: dict[str, pl.Expr] = {
+        "_value": _chain(values, none_int),
+        "_is_amount": is_amount_rule,
+        "_is_offer": is_offer_rule,
+        "_offer_ok": is_offer_rule & _chain(offered, pl.lit(False)),
+    }
+    value = pl.col(f"{prefix}_value")
+    is_amount = pl.col(f"{prefix}_is_amount")
+    is_offer = pl.col(f"{prefix}_is_offer")
+    offer_ok = pl.col(f"{prefix}_offer_ok")
+    enough = is_amount & (value >= _lookup(index, minimums, pl.Int64()))
+    is_refund = index.is_in(refund_rules) if refund_rules else pl.lit(False)
+    cash = (pl.when(enough & is_refund).then(value).when(offer_ok).then(value.fill_null(0))
+            .otherwise(pl.lit(0, dtype=pl.Int64)))
+    columns: dict[str, pl.Expr] = {
+        "_cash": cash,
+        "_borderline": pl.any_horizontal(borderline) if borderline else pl.lit(False),
+    }
+    if cash_only:
+        return intermediate, columns
+    columns["_enough"] = enough
+    outcomes = {p: r.then.outcome for p, r in enumerate(rules, 1)}
+    outcomes[0] = "review"  # no rule matched: a person reviews it (as the scalar engine does)
+    reasons = {p: r.then.reason for p, r in enumerate(rules, 1) if r.then.outcome == "deny"}
+    literal_to = {p: r.then.to for p, r in enumerate(rules, 1)
+                  if r.then.outcome == "redirect" and r.then.to}
+    channel_to = [p for p, r in enumerate(rules, 1)
+                  if r.then.outcome == "redirect" and not r.then.to]
+    sla = {p: r.then.sla_days or 14 for p, r in enumerate(rules, 1)
+           if r.then.outcome == "review"}
+    sla[0] = 14
+    hours = {p: r.then.hours or 0 for p, r in enumerate(rules, 1)
+             if r.then.outcome == "troubleshoot_first"}
+    short = (is_amount & ~enough) | (is_offer & ~offer_ok)
+    columns.update({
+        "outcome": pl.when(short).then(pl.lit("deny")).otherwise(
+            _lookup(index, outcomes, pl.String())),
+        "amount": pl.when(enough | offer_ok).then(value).otherwise(none_int),
+        "reason": pl.when(is_amount & ~enough & (value.fill_null(0) <= 0)).then(
+            pl.lit("nothing_refundable")).when(is_amount & ~enough).then(
+            pl.lit("below_minimum")).when(is_offer & ~offer_ok).then(
+            pl.lit("nothing_refundable")).otherwise(_lookup(index, reasons, pl.String())),
+        "to": (pl.when(index.is_in(channel_to)).then(pl.col("channel")).otherwise(
+            _lookup(index, literal_to, pl.String())) if channel_to
+            else _lookup(index, literal_to, pl.String())),
+        "due_by": pl.col("requested_at") + pl.duration(
+            days=_lookup(index, sla, pl.Int64())),
+        "retry_after": pl.coalesce("troubleshooting_started_at", "requested_at")
+        + pl.duration(hours=_lookup(index, hours, pl.Int64())),
+        "extension_days": _chain(extension_days, none_int),
+        "bonus_days": _chain(bonus_days, none_int),
+    })
+    return intermediate, columns
 
 
 class VectorPolicy:
@@ -572,9 +626,11 @@ class VectorPolicy:
     def __init__(self, policy: Policy, floor: Sequence[Policy] = ()) -> None:
         self.policy = policy
         self.floor = tuple(floor)
-        self.merchant = _compile_document(policy)
-        self.packs = [_compile_document(pack, pl.col("country").is_in(sorted(pack.countries)))
-                      for pack in self.floor]
+        self.merchant = _compile_document(policy, "m")
+        self.packs = [_compile_document(pack, f"p{i}",
+                                        pl.col("country").is_in(sorted(pack.countries)),
+                                        cash_only=True)
+                      for i, pack in enumerate(self.floor)]
 
     def evaluate(self, prepared: pl.DataFrame, *, exact: Prepared | None = None) -> pl.DataFrame:
         """Decide every row of a ``prepare``d frame; one column per ``DECISION_COLUMNS``.
@@ -583,52 +639,46 @@ class VectorPolicy:
         ``exact`` (pass the ``Prepared`` the frame came from); without it they are left as the
         float path computed them and ``_borderline`` tells which they are.
         """
-        stages: list[pl.DataFrame] = []
-        frame = prepared.lazy()
-        names = [f"_p{i}" for i in range(len(self.packs))] + ["_m"]
         documents = [*self.packs, self.merchant]
-        for name, columns in zip(names, documents, strict=True):
-            frame = frame.with_columns(columns.index).with_columns(
-                columns.outcome.alias(f"{name}_outcome"), columns.rule.alias(f"{name}_rule"),
-                columns.amount.alias(f"{name}_amount"), columns.reason.alias(f"{name}_reason"),
-                columns.to.alias(f"{name}_to"), columns.due_by.alias(f"{name}_due_by"),
-                columns.retry_after.alias(f"{name}_retry_after"),
-                columns.extension_days.alias(f"{name}_extension_days"),
-                columns.bonus_days.alias(f"{name}_bonus_days"),
-                columns.cash.alias(f"{name}_cash"),
-                columns.borderline.alias(f"{name}_borderline"))
-        del stages
-        # The best statutory refund (first pack wins ties), then the floor against the merchant.
-        best_name: pl.Expr = pl.lit(None, dtype=pl.String)
-        best_cash: pl.Expr = pl.lit(0, dtype=pl.Int64)
-        selected = []
-        for i in range(len(self.packs)):
-            better = (pl.col(f"_p{i}_outcome") == "refund") & (pl.col(f"_p{i}_cash") > best_cash)
-            best_name = pl.when(better).then(pl.lit(str(i))).otherwise(best_name)
-            best_cash = pl.when(better).then(pl.col(f"_p{i}_cash")).otherwise(best_cash)
-            selected.append(i)
-        frame = frame.with_columns(best_name.alias("_best"), best_cash.alias("_best_cash"))
+        frame = prepared.lazy().with_columns(*(d.index for d in documents))
+        frame = frame.with_columns(*(expression.alias(f"_{d.name}{key}")
+                                     for d in documents
+                                     for key, expression in d.intermediate.items()))
+        frame = frame.with_columns(*(expression.alias(f"_{d.name}{key}")
+                                     for d in documents for key, expression in d.columns.items()))
+        # The best statutory refund (the first pack wins ties), then the floor.
+        cashes = [pl.col(f"_{d.name}_cash") for d in self.packs]
+        best_cash = pl.max_horizontal(cashes) if cashes else pl.lit(0, dtype=pl.Int64)
+        frame = frame.with_columns(best_cash.alias("_best_cash"))
+        best = _chain([((pl.col("_best_cash") > 0) & (pl.col(f"_{d.name}_cash")
+                                                      == pl.col("_best_cash")),
+                        pl.lit(i, dtype=pl.Int32)) for i, d in enumerate(self.packs)],
+                      pl.lit(None, dtype=pl.Int32))
+        frame = frame.with_columns(best.alias("_best"))
         below_floor = pl.col("_best").is_not_null() & (pl.col("_m_cash") < pl.col("_best_cash"))
-        floor_wins = below_floor & (pl.col("_m_outcome") != "review")
+        is_review = pl.col("_moutcome") == "review"
+        floor_wins = below_floor & ~is_review
+        pack_rule = _chain([(pl.col("_best") == i, _lookup(pl.col(f"_i{d.name}"), d.rule_ids,
+                                                           pl.String()))
+                            for i, d in enumerate(self.packs)], pl.lit(None, dtype=pl.String))
+        pack_ref = _lookup(pl.col("_best"), {i: pack.ref for i, pack in enumerate(self.floor)},
+                           pl.String())
         outputs: list[pl.Expr] = [
-            pl.when(below_floor & (pl.col("_m_outcome") == "review")).then(pl.col("_best_cash"))
-            .otherwise(pl.lit(None, dtype=pl.Int64)).alias("minimum_amount")]
-        for column in DECISION_COLUMNS:
-            if column == "minimum_amount":
-                continue
-            if column == "decided_by":
-                chosen: pl.Expr = pl.lit(self.policy.ref)
-                for i in selected:
-                    chosen = pl.when(floor_wins & (pl.col("_best") == str(i))).then(
-                        pl.lit(self.floor[i].ref)).otherwise(chosen)
-                outputs.append(chosen.alias(column))
-                continue
-            chosen = pl.col(f"_m_{column}")
-            for i in selected:
-                chosen = pl.when(floor_wins & (pl.col("_best") == str(i))).then(
-                    pl.col(f"_p{i}_{column}")).otherwise(chosen)
-            outputs.append(chosen.alias(column))
-        borderline = pl.any_horizontal([pl.col(f"{n}_borderline") for n in names])
+            pl.when(floor_wins).then(pl.lit("refund")).otherwise(pl.col("_moutcome"))
+            .alias("outcome"),
+            pl.when(floor_wins).then(pack_rule).otherwise(
+                _lookup(pl.col("_im"), self.merchant.rule_ids, pl.String())).alias("rule"),
+            pl.when(floor_wins).then(pack_ref).otherwise(pl.lit(self.policy.ref))
+            .alias("decided_by"),
+            pl.when(floor_wins).then(pl.col("_best_cash")).otherwise(pl.col("_mamount"))
+            .alias("amount"),
+        ]
+        for column in ("reason", "to", "due_by", "retry_after", "extension_days", "bonus_days"):
+            outputs.append(pl.when(floor_wins).then(None).otherwise(pl.col(f"_m{column}"))
+                           .alias(column))
+        outputs.append(pl.when(below_floor & is_review).then(pl.col("_best_cash"))
+                       .otherwise(pl.lit(None, dtype=pl.Int64)).alias("minimum_amount"))
+        borderline = pl.any_horizontal([pl.col(f"_{d.name}_borderline") for d in documents])
         result = frame.select(pl.col(_ROW), *outputs, borderline.alias("_borderline")).collect()
         if exact is not None:
             result = self._recheck(result, exact)
@@ -644,7 +694,7 @@ class VectorPolicy:
             self.floor))} for row in _scalar_rows(source)]
         patch = pl.DataFrame(fixes, schema=result.drop("_borderline").schema)
         patch = patch.select(result.drop("_borderline").columns)
-        return result.update(patch, on=_ROW).with_columns(
+        return result.update(patch, on=_ROW, include_nulls=True).with_columns(
             pl.col(_ROW).is_in(rows).alias("_borderline"))
 
 
