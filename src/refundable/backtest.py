@@ -23,6 +23,14 @@ CHUNK_ROWS = 1_000_000
 SCALAR_CHUNK_ROWS = 5_000
 
 
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "_row": pl.UInt32(), "outcome": pl.String(), "rule": pl.String(),
+    "decided_by": pl.String(), "amount": pl.Int64(), "reason": pl.String(),
+    "to": pl.String(), "due_by": pl.Datetime("us", "UTC"),
+    "retry_after": pl.Datetime("us", "UTC"), "extension_days": pl.Int64(),
+    "bonus_days": pl.Int64(), "minimum_amount": pl.Int64()}
+
+
 class HistoryError(Exception):
     """The history file cannot be read; the message says why."""
 
@@ -94,7 +102,7 @@ def run_vector(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
             errors.extend(RowError(int(r["_row"]) + offset + 1, r["field"], r["message"])
                           for r in prepared.errors.iter_rows(named=True))
             bar.update(chunk.height)
-    decisions = pl.concat(parts) if parts else pl.DataFrame()
+    decisions = pl.concat(parts) if parts else pl.DataFrame(schema=DECISION_SCHEMA)
     return Result(decisions, errors, history.height, rechecked)
 
 
@@ -116,12 +124,7 @@ def run_scalar(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
                     continue
                 rows.append({"_row": number - 1, **decision_row(decide(policy, facts, floor))})
             bar.update(chunk.height)
-    schema: dict[str, pl.DataType] = {
-        "_row": pl.UInt32(), "outcome": pl.String(), "rule": pl.String(),
-        "decided_by": pl.String(), "amount": pl.Int64(), "reason": pl.String(),
-        "to": pl.String(), "due_by": pl.Datetime("us", "UTC"),
-        "retry_after": pl.Datetime("us", "UTC"), "extension_days": pl.Int64(),
-        "bonus_days": pl.Int64(), "minimum_amount": pl.Int64()}
+    schema = DECISION_SCHEMA
     return Result(pl.DataFrame(rows, schema=schema, orient="row") if rows
                   else pl.DataFrame(schema=schema), errors, history.height)
 

@@ -40,6 +40,11 @@ class FactSpec:
     meaning: str = ""
 
 
+# Amounts stay exact in float64 (2**53) on the vectorised path; 10**15 minor units is ten
+# trillion euros.
+MAX_MINOR_UNITS: Final = 10**15
+
+
 def _spec(name: str, kind: Kind, meaning: str, **kw: object) -> FactSpec:
     return FactSpec(name, kind, meaning=meaning, **kw)  # type: ignore[arg-type]
 
@@ -51,9 +56,11 @@ FACTS: Final[dict[str, FactSpec]] = {s.name: s for s in (
           choices=("direct", "reseller", "apple_app_store", "google_play", "third_party")),
     _spec("purchased_at", "datetime", "when the charge being refunded was made", required=True),
     _spec("period_end", "datetime", "end of the period that charge paid for", nullable=True),
-    _spec("amount", "int", "captured amount of that charge, minor units", required=True, minimum=0),
+    _spec("amount", "int", "captured amount of that charge, minor units", required=True, minimum=0,
+          maximum=MAX_MINOR_UNITS),
     _spec("currency", "currency", "ISO 4217 code", required=True),
     _spec("already_refunded", "int", "refunded so far on that charge, minor units", default=0,
+          maximum=MAX_MINOR_UNITS,
           minimum=0),
     _spec("is_renewal", "bool", "the charge is an automatic renewal", default=False),
     _spec("country", "country", "customer's country, ISO 3166-1 alpha-2", required=True),
@@ -181,6 +188,8 @@ def _parse_value(spec: FactSpec, value: object) -> object:
                                        f"{value!r}")
         if spec.minimum is not None and value < spec.minimum:
             raise FactsError(name, f"must not be negative, got {value}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise FactsError(name, f"must be at most {spec.maximum:.0f}, got {value}")
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -70,6 +70,18 @@ def _parse_datetimes(column: str, fractions: bool, minutes_only: bool = False,
     return pl.when(well_formed).then(utc), has_offset, well_formed
 
 
+def _purchase_offset(dtype: pl.DataType) -> pl.Expr:
+    """The purchase's UTC offset in minutes: from the text, or from a typed column's zone."""
+    if dtype == pl.String:
+        return _offset_minutes("purchased_at")
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        column = pl.col("purchased_at")
+        wall = column.dt.replace_time_zone(None)
+        utc = column.dt.convert_time_zone(_UTC).dt.replace_time_zone(None)
+        return (wall - utc).dt.total_minutes().cast(pl.Int32)
+    return pl.lit(0, dtype=pl.Int32)
+
+
 def _offset_minutes(column: str) -> pl.Expr:
     text = pl.col(column).cast(pl.String)
     sign = pl.when(text.str.slice(-6, 1) == "-").then(-1).otherwise(1)
@@ -137,8 +149,7 @@ def prepare(history: pl.DataFrame) -> Prepared:
             source[name].str.slice(10, 1).eq(" ").any())
         columns.append(_typed_column(spec, dtype, problem, fractions, minutes_only, spaced))
         if name == "purchased_at":
-            columns.append(_offset_minutes(name).alias(_OFFSET)
-                           if source.schema[name] == pl.String else pl.lit(0).alias(_OFFSET))
+            columns.append(_purchase_offset(source.schema[name]).alias(_OFFSET))
     consistency = [  # on the typed columns
         (pl.col("period_end").is_null() & (pl.col("plan_period") != "lifetime"),
          "period_end\tis required unless plan_period is lifetime"),
@@ -193,6 +204,9 @@ def _typed_column(spec: FactSpec, dtype: pl.DataType,
         problem(given & ~has_offset, name, "has no UTC offset", detect=False)
         problem(given & ~well_formed, name,
                 "is not an ISO 8601 date-time like 2026-03-01T10:00:00+01:00")
+        problem(given & well_formed & (parsed.is_null()
+                                       | (_offset_minutes(name).abs() >= 24 * 60)),
+                name, "is not a valid date-time (no such day, hour or offset)")
         return parsed.alias(name)
     if spec.kind == "enum":
         value = pl.col(name).cast(pl.String)
@@ -206,8 +220,11 @@ def _typed_column(spec: FactSpec, dtype: pl.DataType,
         return pl.when(given).then(value).otherwise(default).alias(name)
     if spec.kind in ("int", "number"):
         target = pl.Int64 if spec.kind == "int" else pl.Float64
-        value = pl.col(name).cast(pl.Float64, strict=False)
+        column = pl.col(name).str.strip_chars() if dtype == pl.String else pl.col(name)
+        value = column.cast(pl.Float64, strict=False)
         problem(given & value.is_null(), name, "expected a number")
+        problem(given & value.is_not_null() & ~value.is_finite(), name,
+                "must be a finite number")
         if spec.kind == "int":
             problem(value != value.floor(), name, "expected a whole number")
         if spec.minimum is not None:
