@@ -1,7 +1,9 @@
-"""The ``refundable`` command: ``decide``, ``check`` and ``backtest``.
+"""The ``refundable`` command: ``decide``, ``check`` and ``backtest``; for the service ``serve``,
+``worker``, ``import``, ``demo`` and ``manage``.
 
-Exit codes: 0 success; 1 invalid input (a policy, facts or history that does not validate, or
-a ``check`` that found problems); 2 wrong usage (unknown option, missing argument).
+Exit codes: 0 success; 1 invalid input (a policy, facts or history that does not validate, a
+``check`` that found problems, an ``import`` that rejected rows or could not read its file);
+2 wrong usage (unknown option, missing argument).
 """
 
 from __future__ import annotations
@@ -250,6 +252,45 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+IMPORT_SHOWN = 50  # rejected rows printed by `refundable import` (all of them with --json)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load customers, subscriptions or orders from a CSV file; report the rejected rows."""
+    _django()
+    from django.core.management import call_command
+    from django.db import DatabaseError
+
+    from .customers.imports import ImportFileError, import_csv
+
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+        report = import_csv(args.kind, args.file, dry_run=args.dry_run)
+    except ImportFileError as exc:
+        raise InputError(str(exc)) from None
+    except DatabaseError as exc:
+        raise InputError(f"database error: {str(exc).strip()}") from None
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK if report.ok else EXIT_INVALID
+    imported = "would be imported" if report.dry_run else "imported"
+    print(f"{report.file} ({report.kind}): {report.rows_read} row"
+          f"{'s' if report.rows_read != 1 else ''} read — {report.imported} {imported}, "
+          f"{report.already_present} already present, {report.rejected} rejected"
+          + (" (dry run: nothing was written)" if report.dry_run else ""))
+    if report.ignored_columns:
+        print(f"ignored columns: {', '.join(report.ignored_columns)}")
+    if report.errors:
+        shown = report.errors[:IMPORT_SHOWN]
+        more = len(report.errors) - len(shown)
+        print()
+        print(f"rejected rows ({len(report.errors)} problem{'s' if len(report.errors) != 1 else ''}"
+              + (f", the first {len(shown)} shown; --json lists them all" if more else "") + "):")
+        for error in shown:
+            print(error)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The demo: the engine on the examples, then the demo business served on the web."""
     from .demo import run as engine_demo
@@ -307,7 +348,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="refundable", description="Refund policies: decide, check and backtest.")
+        prog="refundable", description="Refund policies: decide, check and backtest; the "
+                                       "service: serve, worker, import, demo, manage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     decide_cmd = commands.add_parser("decide", help="decide one request")
@@ -345,6 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     worker.set_defaults(handler=cmd_worker)
+
+    load = commands.add_parser(
+        "import", help="load customers, subscriptions or orders from a CSV file",
+        description="Load customers, subscriptions or orders from a CSV file (UTF-8, header "
+                    "row). Valid rows are imported, each in its own transaction; rows already in "
+                    "the database are left as they are; rejected rows are listed with their "
+                    "line and column. Exit code 1 when any row is rejected.")
+    load.add_argument("kind", choices=("customers", "subscriptions", "orders"))
+    load.add_argument("file", metavar="FILE", help="CSV file")
+    load.add_argument("--json", action="store_true", help="print the report as JSON")
+    load.add_argument("--dry-run", action="store_true",
+                      help="validate and import inside a transaction that is rolled back: "
+                           "the same report, nothing written")
+    load.set_defaults(handler=cmd_import)
 
     demo = commands.add_parser("demo", help="run the demo (engine examples, then the web app)")
     demo.add_argument("--bind", default="127.0.0.1:8000", help="address:port to serve on")

@@ -1,4 +1,5 @@
-"""State changes of subscriptions: cancel (now or at term end), undo, auto-renewal on/off.
+"""State changes of subscriptions: create (an import), cancel (now or at term end), undo,
+auto-renewal on/off.
 
 Each function runs in one transaction, locks the subscription row, checks the transition,
 writes an audit event and enqueues the confirmation e-mail on commit.
@@ -12,10 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..audit.services import Actor, audit_record, snapshot
+from ..catalog.models import Plan
+from ..customers.models import Customer
 from ..notifications.services import email_enqueue
-from .models import Subscription
+from .models import CHANNELS, Subscription
 
 _FIELDS = ["status", "auto_renew", "cancel_requested_at", "cancel_effective_at", "cancel_reason"]
+_CREATE_FIELDS = ["customer", "plan", "reference", "channel", "status", "started_at",
+                  "current_period_start", "current_period_end", "auto_renew"]
 
 
 class SubscriptionError(Exception):
@@ -112,4 +117,48 @@ def subscription_auto_renew_set(*, actor: Actor, subscription_id: int,
         audit_record(actor=actor, action="subscription.auto_renew", obj=subscription,
                      customer_id=subscription.customer_id, before=before,
                      after=snapshot(subscription, _FIELDS))
+    return subscription
+
+
+def subscription_create(*, actor: Actor, customer_id: int, plan_id: int, reference: str,
+                        started_at: datetime, current_period_start: datetime,
+                        current_period_end: datetime | None, channel: str = "direct",
+                        auto_renew: bool = True, note: str = "") -> Subscription:
+    """An active subscription that began elsewhere (an import), in its current period.
+
+    ``current_period_end`` is None exactly when the plan is a lifetime plan. The reference must
+    be new. Sends no e-mail. ``note`` goes to the audit event (an import's file and line).
+    """
+    reference = reference.strip()
+    if not reference or len(reference) > 40:
+        raise SubscriptionError("a reference of 1 to 40 characters is required")
+    if channel not in dict(CHANNELS):
+        raise SubscriptionError(f"channel must be one of {', '.join(dict(CHANNELS))}, "
+                                f"not {channel!r}")
+    moments = [started_at, current_period_start, current_period_end]
+    if any(m is not None and timezone.is_naive(m) for m in moments):
+        raise SubscriptionError("dates must carry their UTC offset")
+    if current_period_start < started_at:
+        raise SubscriptionError("the current period cannot start before the subscription")
+    if current_period_end is not None and current_period_end <= current_period_start:
+        raise SubscriptionError("the current period must end after it starts")
+    with transaction.atomic():
+        customer = Customer.objects.get(pk=customer_id)
+        plan = Plan.objects.get(pk=plan_id)
+        if (plan.period == "lifetime") != (current_period_end is None):
+            raise SubscriptionError(
+                f"plan {plan.code} is a lifetime plan: the current period has no end"
+                if plan.period == "lifetime" else
+                f"plan {plan.code} renews every {plan.period}: the current period needs an end")
+        if Subscription.objects.filter(reference=reference).exists():
+            raise SubscriptionError(f"a subscription with the reference {reference} already "
+                                    "exists")
+        subscription = Subscription.objects.create(
+            customer=customer, plan=plan, reference=reference, channel=channel,
+            status=Subscription.Status.ACTIVE, started_at=started_at,
+            current_period_start=current_period_start, current_period_end=current_period_end,
+            auto_renew=auto_renew)
+        audit_record(actor=actor, action="subscription.create", obj=subscription,
+                     customer_id=customer.pk, after=snapshot(subscription, _CREATE_FIELDS),
+                     note=note)
     return subscription
