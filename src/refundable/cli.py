@@ -225,7 +225,15 @@ def _django() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the web application with gunicorn (production); migrations run first."""
+    """Serve the web application with gunicorn (production); migrations run first.
+
+    DEBUG is off unless the environment says otherwise, so a SECRET_KEY is required."""
+    import os
+
+    os.environ.setdefault("DEBUG", "0")
+    if os.environ["DEBUG"] != "1" and not os.environ.get("SECRET_KEY"):
+        raise InputError("SECRET_KEY is not set: production serving needs a secret key "
+                         "(or DEBUG=1 for a development server)")
     _django()
     from django.core.management import call_command
 
