@@ -141,7 +141,7 @@ def prepare(history: pl.DataFrame) -> Prepared:
                                   else [], dtype=_dtype(spec.kind)).alias(name))
             continue
         dtype = source.schema[name]
-        fractions = dtype == pl.String and bool(
+        fractions = dtype == pl.String and spec.kind == "datetime" and bool(
             source[name].str.contains(r"^.{19}\.").any())
         minutes_only = dtype == pl.String and spec.kind == "datetime" and bool(
             source[name].str.contains(_NO_SECONDS).any())
@@ -166,8 +166,12 @@ def prepare(history: pl.DataFrame) -> Prepared:
     typed = source.lazy().select(*columns, raw_invalid.alias("_raw_invalid")).with_columns(
         (pl.col("_raw_invalid") | pl.any_horizontal([c for c, _ in consistency]))
         .alias("_invalid")).collect()
-    good = typed.filter(~pl.col("_invalid")).drop("_invalid", "_raw_invalid")
-    bad = typed.filter(pl.col("_invalid")).drop("_invalid", "_raw_invalid")
+    if typed["_invalid"].any():
+        good = typed.filter(~pl.col("_invalid")).drop("_invalid", "_raw_invalid")
+        bad = typed.filter(pl.col("_invalid")).drop("_invalid", "_raw_invalid")
+    else:  # the usual case: no row to set aside, no filtering to pay for
+        good = typed.drop("_invalid", "_raw_invalid")
+        bad = good.clear()
     errors = pl.DataFrame(schema={_ROW: pl.UInt32, "field": pl.String, "message": pl.String})
     if bad.height:
         # Only the invalid rows pay for building messages: the first problem of each row.
