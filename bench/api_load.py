@@ -28,6 +28,7 @@ Progress goes to stderr; the table (or JSON with ``--json``) to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.client
 import itertools
@@ -115,10 +116,8 @@ def _versions() -> dict[str, str]:
 
     found = {}
     for package in ("django", "django-ninja", "gunicorn", "psycopg"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[package] = version(package)
-        except PackageNotFoundError:
-            pass
     wrk = shutil.which("wrk")
     if wrk:
         text = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout
@@ -152,6 +151,18 @@ def cpu_seconds_of_tree(root_pid: int) -> float:
         if pid == root_pid or ppid == root_pid:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
+
+
+def cpu_times() -> tuple[int, int, int]:
+    """(busy, idle, steal) jiffies of all CPUs since boot, from /proc/stat (zeros elsewhere):
+    steal is time the hypervisor gave this VM's CPUs to another guest."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0, 0
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, idle + iowait, steal
 
 
 def children_cpu_seconds() -> float:
@@ -220,9 +231,9 @@ def prepare(charges: int) -> dict[str, Any]:
                     days=period.get(subscription.plan.period, 30)),
                 is_renewal=False))
         Charge.objects.bulk_create(new_charges, batch_size=500)
-    charge_ids = sorted(charge.pk for charge in new_charges)
-    if len(charge_ids) != charges or None in charge_ids:
+    if any(charge.pk is None for charge in new_charges):
         raise RuntimeError("bulk_create did not return the new charges' ids")
+    charge_ids = sorted(int(charge.pk) for charge in new_charges)
     request_ids = list(RefundRequest.objects.order_by("id").values_list("id", flat=True))
     return {"api_key": key, "refund_requests": request_ids, "charges": charge_ids,
             "demo": {"customers": summary.customers, "subscriptions": summary.subscriptions,
@@ -518,8 +529,22 @@ def measure(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any]
     """Run one scenario, adding the server's CPU seconds and the 1-minute load average."""
     cpu_before = cpu_seconds_of_tree(server.process.pid)
     load_before = os.getloadavg()[0]
+    times_before = cpu_times()
     result = run()
+    times_after = cpu_times()
     server_cpu = cpu_seconds_of_tree(server.process.pid) - cpu_before
+    busy, idle, steal = (after - before for after, before in zip(times_after, times_before,
+                                                                   strict=True))
+    if busy + idle + steal:
+        total = busy + idle + steal
+        tick = os.sysconf("SC_CLK_TCK")
+        # what neither gunicorn nor the load generator used: other processes on the machine
+        # (PostgreSQL's backends among them when --database is given)
+        others = busy / tick - server_cpu - result["client_cpu_s"]
+        result["machine_cpu"] = {"busy_pct": round(100 * busy / total, 1),
+                                 "idle_pct": round(100 * idle / total, 1),
+                                 "steal_pct": round(100 * steal / total, 1),
+                                 "others_cpu_s": round(max(0.0, others), 1)}
     result["server_cpu_s"] = round(server_cpu, 2)
     result["server_cpu_ms_per_request"] = (round(server_cpu * 1000 / result["requests"], 3)
                                            if result["requests"] else None)
@@ -638,13 +663,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         scenarios["get_max"] = measure(server, lambda: closed_get(args.duration))
         maximum = scenarios["get_max"]["requests_per_s"]
         log(f"    {maximum:,.0f} req/s, p99 {scenarios['get_max']['p99_ms']:.1f} ms")
-        rate = max(1.0, maximum * args.rate_fraction)
-        log(f"2/3 GET at {args.rate_fraction:.0%} of that: {rate:,.0f} req/s for "
-            f"{args.duration:.0f} s (open loop) …")
+        rate = args.rate or max(1.0, maximum * args.rate_fraction)
+        log(f"2/3 GET at {rate:,.0f} req/s "
+            + ("(--rate)" if args.rate else f"({args.rate_fraction:.0%} of that)")
+            + f" for {args.duration:.0f} s (open loop) …")
         scenarios["get_rate"] = measure(server, lambda: run_python(
             server.port, get_factory(key, ids), connections=args.rate_connections,
             max_requests=int(rate * args.duration) + 1, duration=args.duration, rate=rate))
-        scenarios["get_rate"]["rate_fraction"] = args.rate_fraction
+        scenarios["get_rate"]["rate_fraction"] = round(rate / maximum, 3) if maximum else None
         log(f"    {scenarios['get_rate']['requests_per_s']:,.0f} req/s, "
             f"p99 {scenarios['get_rate']['p99_ms']:.1f} ms")
         log(f"3/3 POST /api/v1/refund-requests: at most {args.posts:,} requests or "
@@ -659,6 +685,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.port, post_lua, "/api/v1/refund-requests", threads=threads,
                 connections=args.post_connections, duration=args.post_duration,
                 workdir=workdir, name="post"))
+            post = scenarios["post"]
+            if post["requests"] >= args.posts:
+                # wrk's threads stopped at the count, but wrk itself runs for all of
+                # --duration: requests / duration understates the rate. Little's law gives it
+                # for a closed loop (connections / mean latency).
+                post["stopped_by_count"] = True
+                post["requests_per_s_wall_lower_bound"] = post["requests_per_s"]
+                post["requests_per_s"] = args.post_connections / (post["mean_ms"] / 1000)
         else:
             scenarios["post"] = measure(server, lambda: run_python(
                 server.port, post_factory(key, charges[:-1], run_id),
@@ -683,14 +717,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
     results["load_average_after"] = load_average()
     get_max, get_rate = results["scenarios"]["get_max"], results["scenarios"]["get_rate"]
+    goal_rate = GOAL_RPS * 0.7
+    at_goal_rate = get_rate["target_rate"] >= goal_rate * 0.99
     results["goal"] = {
         "get_requests_per_s": round(get_max["requests_per_s"], 1),
         "get_p99_ms_at_rate": round(get_rate["p99_ms"], 2),
+        "rate": get_rate["target_rate"],
         "throughput_met": get_max["requests_per_s"] >= GOAL_RPS,
-        "latency_met": get_rate["p99_ms"] <= GOAL_P99_MS,
-        "note": f"goal: ≥ {GOAL_RPS:,.0f} GET/s and p99 ≤ {GOAL_P99_MS:.0f} ms at 70 % of that "
-                "load (here: 70 % of the measured maximum)"}
-    results["goal"]["met"] = results["goal"]["throughput_met"] and results["goal"]["latency_met"]
+        # the latency half is about 70 % of 1,500 req/s: below that rate it is not tested
+        "latency_met": get_rate["p99_ms"] <= GOAL_P99_MS if at_goal_rate else None,
+        "latency_at_run_rate_ok": get_rate["p99_ms"] <= GOAL_P99_MS,
+        "note": f"goal: ≥ {GOAL_RPS:,.0f} GET/s, and p99 ≤ {GOAL_P99_MS:.0f} ms at 70 % of that "
+                f"load ({goal_rate:,.0f} req/s)"}
+    results["goal"]["met"] = (results["goal"]["throughput_met"]
+                              and results["goal"]["latency_met"] is True)
     results["total_s"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -708,7 +748,8 @@ def render(results: dict[str, Any]) -> str:
         f"database: {config['database']['engine']} ({config['database']['where']}); gunicorn "
         f"{config['workers']} {config['worker_class']} workers"
         + (f" × {config['threads']} threads" if config["worker_class"] == "gthread" else "")
-        + f", DEBUG=0; GETs cycle over {config['refund_requests_cycled']} refund requests",
+        + f", DEBUG=0, settings {config['settings']}; GETs cycle over "
+        f"{config['refund_requests_cycled']} refund requests",
         "",
     ]
     headers = ["scenario", "requests", "non-2xx", "sock err", "req/s", "p50 ms", "p90 ms",
@@ -734,20 +775,36 @@ def render(results: dict[str, Any]) -> str:
     for key, name in names.items():
         r = results["scenarios"][key]
         extra = f"{name}: {r['generator']}; {r['duration_s']} s; client CPU {r['client_cpu_s']} s"
+        if r.get("stopped_by_count"):
+            extra += ("; the count bound ended the POSTs early: req/s is connections / mean "
+                      f"latency (over wrk's whole run: {r['requests_per_s_wall_lower_bound']:.0f})")
         if key == "get_rate":
             extra += (f"; target {r['target_rate']:,.0f} req/s ({r['rate_fraction']:.0%} of the "
-                      f"maximum), {r['not_sent']} scheduled but not sent; measured from the "
+                      f"measured maximum), {r['not_sent']} scheduled but not sent; measured "
+                      "from the "
                       f"actual send: p50 {r['from_send_p50_ms']:.1f} ms, p99 "
                       f"{r['from_send_p99_ms']:.1f} ms; send lag p99 "
                       f"{r['send_lag_p99_ms']:.1f} ms")
-        extra += f"; load average (1 min) {r['load_average_1min'][0]} → {r['load_average_1min'][1]}"
+        extra += (f"; load average (1 min) {r['load_average_1min'][0]} → "
+                  f"{r['load_average_1min'][1]}")
+        if "machine_cpu" in r:
+            cpu = r["machine_cpu"]
+            extra += (f"; machine CPU busy {cpu['busy_pct']} %, idle {cpu['idle_pct']} %, "
+                      f"steal {cpu['steal_pct']} %; server CPU {r['server_cpu_s']} s, other "
+                      f"processes {cpu['others_cpu_s']} s")
         lines.append(extra)
     goal = results["goal"]
     lines += ["", f"{goal['note']}:",
               f"  throughput {goal['get_requests_per_s']:,.0f} GET/s — "
               f"{'met' if goal['throughput_met'] else 'NOT met'}",
-              f"  p99 at 70 % {goal['get_p99_ms_at_rate']:.1f} ms — "
-              f"{'met' if goal['latency_met'] else 'NOT met'}",
+              f"  p99 {goal['get_p99_ms_at_rate']:.1f} ms at {goal['rate']:,.0f} req/s — "
+              + ("met" if goal["latency_met"] else "NOT met" if goal["latency_met"] is False
+                 else f"≤ {GOAL_P99_MS:.0f} ms there"
+                 if goal["latency_at_run_rate_ok"] else f"> {GOAL_P99_MS:.0f} ms there")
+              + ("" if goal["latency_met"] is not None else
+                 f" (a lower rate than the goal's {GOAL_RPS * 0.7:,.0f} req/s: that half of "
+                 "the goal is not tested; --rate 1050 tries it)"),
+              f"  goal {'MET' if goal['met'] else 'NOT met'}",
               f"total {results['total_s']} s"]
     if "gunicorn_log_tail" in results:
         lines += ["", "gunicorn logged errors:", results["gunicorn_log_tail"]]
@@ -760,7 +817,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a PostgreSQL server on 127.0.0.1: a fresh database "
                              "refundable_bench_<pid> is created there and dropped at the end "
                              "(default: a temporary SQLite database)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn workers (default 2: one per core; 3 and 4 measured "
+                             "lower throughput on the 2-core machine)")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync",
                         help="gunicorn worker class (default sync)")
     parser.add_argument("--threads", type=int, default=4,
@@ -774,6 +833,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="connections of the maximum-throughput GET (default 8)")
     parser.add_argument("--rate-fraction", type=float, default=0.7,
                         help="the constant-rate GET's share of the measured maximum (0.7)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="the constant-rate GET's rate in req/s instead (e.g. 1050, 70 %% "
+                             "of the goal's 1,500); at most 5000")
     parser.add_argument("--rate-connections", type=int, default=32,
                         help="the constant-rate GET's most requests in flight (default 32)")
     parser.add_argument("--posts", type=int, default=3000,
@@ -795,6 +857,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (0 < args.duration <= 60 and 0 < args.post_duration <= 60 and 0 <= args.warmup <= 30):
         parser.error("durations are bounded: 0 < --duration, --post-duration ≤ 60; --warmup ≤ 30")
+    if args.rate is not None and not 0 < args.rate <= 5000:
+        parser.error("--rate must be in (0, 5000]")
     if not (0 < args.rate_fraction <= 1):
         parser.error("--rate-fraction must be in (0, 1]")
     if args.posts < 1 or args.connections < 1 or args.post_connections < 1:
