@@ -77,8 +77,11 @@ def database_from_url(url: str | None) -> dict[str, object]:
     """``postgresql://user:pass@host:port/name`` → Django's DATABASES entry; None → SQLite."""
     if not url:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
+        # Kept open between requests: a new SQLite connection costs about 1 ms per request
+        # (docs/benchmarks-api.md).
         return {"ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(DATA_DIR / "refundable.sqlite3"),
+                "CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True,
                 "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
                             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}}
     parsed = urlparse(url)
