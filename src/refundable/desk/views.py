@@ -351,74 +351,70 @@ def ticket_detail(request: HttpRequest, staff: StaffProfile, ticket_id: int) -> 
     return _ticket_page(request, staff, ticket_id)
 
 
+def _ticket_action(request: HttpRequest, staff: StaffProfile, ticket_id: int, form: Any,
+                   form_name: str, run: Callable[[dict[str, Any]], object],
+                   done: str) -> HttpResponse:
+    """The shape every ticket form shares: a valid form runs the service, a refused change
+    shows the page again with the error (409), an invalid form with its errors (400)."""
+    if not form.is_valid():
+        return _ticket_page(request, staff, ticket_id, status=400, **{form_name: form})
+    try:
+        run(form.cleaned_data)
+    except (services.DeskError, refund_services.RefundRequestError) as exc:
+        return _ticket_page(request, staff, ticket_id, status=409, error=str(exc),
+                            **{form_name: form})
+    messages.success(request, done)
+    return _back_to_ticket(ticket_id)
+
+
 @require_POST
 @staff_required
 def ticket_reply(request: HttpRequest, staff: StaffProfile, ticket_id: int) -> HttpResponse:
     _ticket_exists(ticket_id)
-    form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_reply(actor=_actor(request, staff), ticket_id=ticket_id,
-                                  body=form.cleaned_data["body"])
-        except services.DeskError as exc:
-            return _ticket_page(request, staff, ticket_id, status=409, error=str(exc),
-                                reply_form=form)
-        messages.success(request, _("Reply sent to the customer."))
-        return _back_to_ticket(ticket_id)
-    return _ticket_page(request, staff, ticket_id, status=400, reply_form=form)
+    actor = _actor(request, staff)
+    return _ticket_action(
+        request, staff, ticket_id, ReplyForm(request.POST), "reply_form",
+        lambda data: services.ticket_reply(actor=actor, ticket_id=ticket_id, body=data["body"]),
+        _("Reply sent to the customer."))
 
 
 @require_POST
 @staff_required
 def ticket_note(request: HttpRequest, staff: StaffProfile, ticket_id: int) -> HttpResponse:
     _ticket_exists(ticket_id)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_note_add(actor=_actor(request, staff), ticket_id=ticket_id,
-                                     body=form.cleaned_data["body"])
-        except services.DeskError as exc:
-            return _ticket_page(request, staff, ticket_id, status=409, error=str(exc),
-                                note_form=form)
-        messages.success(request, _("Internal note added."))
-        return _back_to_ticket(ticket_id)
-    return _ticket_page(request, staff, ticket_id, status=400, note_form=form)
+    actor = _actor(request, staff)
+    return _ticket_action(
+        request, staff, ticket_id, NoteForm(request.POST), "note_form",
+        lambda data: services.ticket_note_add(actor=actor, ticket_id=ticket_id,
+                                              body=data["body"]),
+        _("Internal note added."))
 
 
 @require_POST
 @staff_required
 def ticket_assign(request: HttpRequest, staff: StaffProfile, ticket_id: int) -> HttpResponse:
     _ticket_exists(ticket_id)
-    form = AssignForm(request.POST)
-    if form.is_valid():
-        team, assignee = form.cleaned_data["team"], form.cleaned_data["assignee"]
-        try:
-            services.ticket_assign(actor=_actor(request, staff), ticket_id=ticket_id,
-                                   team_id=team.pk if team else None,
-                                   assignee_id=assignee.pk if assignee else None)
-        except services.DeskError as exc:
-            return _ticket_page(request, staff, ticket_id, status=409, error=str(exc),
-                                assign_form=form)
-        messages.success(request, _("Assignment saved."))
-        return _back_to_ticket(ticket_id)
-    return _ticket_page(request, staff, ticket_id, status=400, assign_form=form)
+    actor = _actor(request, staff)
+    return _ticket_action(
+        request, staff, ticket_id, AssignForm(request.POST), "assign_form",
+        lambda data: services.ticket_assign(
+            actor=actor, ticket_id=ticket_id,
+            team_id=data["team"].pk if data["team"] else None,
+            assignee_id=data["assignee"].pk if data["assignee"] else None),
+        _("Assignment saved."))
 
 
 @require_POST
 @staff_required
 def ticket_status(request: HttpRequest, staff: StaffProfile, ticket_id: int) -> HttpResponse:
     ticket = _ticket_exists(ticket_id)
-    form = StatusForm(request.POST, current=ticket.status)
-    if form.is_valid():
-        try:
-            services.ticket_status_set(actor=_actor(request, staff), ticket_id=ticket_id,
-                                       status=form.cleaned_data["status"])
-        except (services.DeskError, refund_services.RefundRequestError) as exc:
-            return _ticket_page(request, staff, ticket_id, status=409, error=str(exc),
-                                status_form=form)
-        messages.success(request, _("Status changed."))
-        return _back_to_ticket(ticket_id)
-    return _ticket_page(request, staff, ticket_id, status=400, status_form=form)
+    actor = _actor(request, staff)
+    return _ticket_action(
+        request, staff, ticket_id, StatusForm(request.POST, current=ticket.status),
+        "status_form",
+        lambda data: services.ticket_status_set(actor=actor, ticket_id=ticket_id,
+                                                status=data["status"]),
+        _("Status changed."))
 
 
 @require_http_methods(["GET", "POST"])
