@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install bench clean messages
+.PHONY: demo test lint typecheck unit install bench clean messages crash-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The crash test's long run (docs/reliability.md): RUNS=10000 DB=sqlite|postgres
+crash-test: $(STAMP)
+	$(BIN)/python tools/crash_test.py --runs $(or $(RUNS),10000) --batch 500 --database $(or $(DB),sqlite)

@@ -54,3 +54,13 @@ def smtp(settings: Any) -> Iterator[Mailbox]:
 def _fast_password_hashing(settings: Any) -> None:
     """Tests create many users; the production hasher is deliberately slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """Each test starts in the default language: a view that activates the customer's
+    language (as the portal does) must not leak it into the next test of the thread."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

@@ -1,5 +1,5 @@
 """The ``refundable`` command: ``decide``, ``check`` and ``backtest``; for the service ``serve``,
-``worker``, ``import``, ``demo`` and ``manage``.
+``worker``, ``import``, ``mail-receive``, ``demo`` and ``manage``.
 
 Exit codes: 0 success; 1 invalid input (a policy, facts or history that does not validate, a
 ``check`` that found problems, an ``import`` that rejected rows or could not read its file);
@@ -246,15 +246,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the job worker (e-mail, troubleshooting clocks, SLA escalation) until stopped."""
+    """Run the job worker (e-mail, troubleshooting clocks, SLA escalation, refunds and their
+    reconciliation) until stopped."""
     _django()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
     if not args.once:
         from .desk.tasks import sla_escalation_schedule
+        from .payments.tasks import money_batch_schedule
+        from .webhooks.tasks import webhook_sweep_schedule
 
         sla_escalation_schedule()  # the periodic SLA batch re-queues itself from then on
+        money_batch_schedule()  # reconciliation, sandbox settlement, overdue refunds
+        webhook_sweep_schedule()  # re-queues webhook deliveries whose job was lost
     options = ["--batch"] if args.once else []
     call_command("db_worker", *options, "--interval", str(args.interval))
     return EXIT_OK
@@ -297,6 +302,25 @@ def cmd_import(args: argparse.Namespace) -> int:
         for error in shown:
             print(error)
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def cmd_mail_receive(args: argparse.Namespace) -> int:
+    """Customers' e-mail replies into their tickets: an SMTP/LMTP listener, or one message
+    from stdin (the ``mail_receive`` management command does the work)."""
+    _django()
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    options = ["--stdin"] if args.stdin else ["--host", args.host, "--port", str(args.port)]
+    options += ["--lmtp"] if args.lmtp else []
+    for recipient in args.recipient:
+        options += ["--recipient", recipient]
+    try:
+        call_command("mail_receive", *options)
+    except CommandError as exc:
+        print(f"refundable mail-receive: {exc}", file=sys.stderr)
+        return exc.returncode
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -357,7 +381,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refundable", description="Refund policies: decide, check and backtest; the "
-                                       "service: serve, worker, import, demo, manage.")
+                                       "service: serve, worker, import, mail-receive, demo, "
+                                       "manage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     decide_cmd = commands.add_parser("decide", help="decide one request")
@@ -409,6 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="validate and import inside a transaction that is rolled back: "
                            "the same report, nothing written")
     load.set_defaults(handler=cmd_import)
+
+    mail = commands.add_parser(
+        "mail-receive", help="receive customers' e-mail replies into their tickets",
+        description="Receive customers' replies to ticket e-mails: an SMTP (or LMTP) server "
+                    "for the MTA to relay REFUNDABLE_INBOUND_ADDRESS's mail to, or one message "
+                    "from standard input for an MTA pipe transport (exit code 75 asks the MTA "
+                    "to try again later). See docs/operations.md.")
+    mail.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    mail.add_argument("--port", type=int, default=2525, help="port to listen on")
+    mail.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP")
+    mail.add_argument("--stdin", action="store_true",
+                      help="read one message from standard input, then exit")
+    mail.add_argument("--recipient", action="append", default=[],
+                      help="with --stdin: the envelope recipient (repeat for several)")
+    mail.set_defaults(handler=cmd_mail_receive)
 
     demo = commands.add_parser("demo", help="run the demo (engine examples, then the web app)")
     demo.add_argument("--bind", default="127.0.0.1:8000", help="address:port to serve on")

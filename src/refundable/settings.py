@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "refundable.notifications",
     "refundable.portal",
     "refundable.api",
+    "refundable.payments",
+    "refundable.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,19 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@refundable.lo
 REFUNDABLE_POLICY_DIR = Path(os.environ.get("REFUNDABLE_POLICY_DIR", PROJECT_DIR / "policies"))
 REFUNDABLE_AUTO_APPROVE_LIMIT = int(os.environ.get("REFUNDABLE_AUTO_APPROVE_LIMIT", "10000"))
 
+# Money (payments app). The sandbox provider settles a refund this many seconds after accepting
+# it; the reconciler leaves a refund that was just sent alone for the grace period (its
+# sender may still be waiting for the answer) before asking the provider what happened.
+REFUNDABLE_SANDBOX_SETTLE_SECONDS = int(os.environ.get("REFUNDABLE_SANDBOX_SETTLE_SECONDS", "60"))
+REFUNDABLE_RECONCILE_GRACE_SECONDS = int(os.environ.get("REFUNDABLE_RECONCILE_GRACE_SECONDS",
+                                                        "120"))
+REFUNDABLE_STRIPE_API_KEY = os.environ.get("REFUNDABLE_STRIPE_API_KEY", "")
+REFUNDABLE_STRIPE_WEBHOOK_SECRET = os.environ.get("REFUNDABLE_STRIPE_WEBHOOK_SECRET", "")
+# Business days for a refund to reach the customer, by payment method, unless the product
+# sets its own window (seed 003: 5–7 days; seed 004: 20–31).
+REFUNDABLE_REFUND_ARRIVAL_DAYS: dict[str, tuple[int, int]] = {
+    "card": (5, 10), "paypal": (1, 3), "bank": (3, 5), "other": (5, 10)}
+
 # --- Customer portal (additions) -------------------------------------------------------------
 # The cache holds the rate-limit counters. LocMemCache counts per process: behind several
 # gunicorn workers each counts on its own (limits multiply by the workers); point CACHES at a
@@ -167,3 +182,12 @@ REFUNDABLE_SUPPORT = {
     # Numbers published by look-alike "support" pages (seed 003): flagged as known scams.
     "known_scams": ["+1 (888) 260-4942"],
 }
+
+# --- Replies by e-mail (desk) -----------------------------------------------------------------
+# Ticket e-mails answer to "<mailbox>+t<ticket>-<signature>@<domain>" built on this address;
+# `refundable mail-receive` accepts mail for this mailbox (and its +tags) at this domain only.
+REFUNDABLE_INBOUND_ADDRESS = os.environ.get("REFUNDABLE_INBOUND_ADDRESS",
+                                            "support@refundable.localhost").strip()
+# Larger inbound messages are refused (the SMTP listener announces it as its SIZE limit).
+REFUNDABLE_INBOUND_MAX_BYTES = int(os.environ.get("REFUNDABLE_INBOUND_MAX_BYTES",
+                                                  str(25 * 1024 * 1024)))

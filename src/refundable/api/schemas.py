@@ -8,7 +8,7 @@ object names its kind in ``object``; lists are the pagination envelope (``pagina
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from ninja import Field, Schema
@@ -18,6 +18,7 @@ from pydantic import ConfigDict, field_validator
 from ..billing.models import Charge, Order
 from ..customers.models import Customer
 from ..desk.models import Ticket, TicketMessage
+from ..payments.models import Refund
 from ..policy.facts import REASONS
 from ..refunds.models import Decision, RefundRequest
 from ..subscriptions.models import Subscription
@@ -121,7 +122,9 @@ class ChargeOut(Schema):
     amount: int = Field(..., description="captured, minor units")
     currency: str
     refunded_amount: int = Field(..., description="refunded so far, minor units")
-    refundable_amount: int = Field(..., description="amount − refunded_amount")
+    pending_amount: int = Field(..., description="approved refunds on their way, minor units")
+    refundable_amount: int = Field(
+        ..., description="amount − refunded_amount − pending_amount: what may still be refunded")
     payment_method: str = Field(..., description="card, paypal, bank, store or other")
     provider: str
     provider_reference: str
@@ -134,6 +137,7 @@ class ChargeOut(Schema):
     def of(cls, charge: Charge) -> ChargeOut:
         return cls(id=charge.pk, amount=charge.amount, currency=charge.currency,
                    refunded_amount=charge.refunded_amount,
+                   pending_amount=charge.pending_amount,
                    refundable_amount=charge.refundable_amount,
                    payment_method=charge.payment_method, provider=charge.provider,
                    provider_reference=charge.provider_reference,
@@ -205,6 +209,34 @@ class DecisionOut(Schema):
             messages=payload.get("messages") or {}, created_at=decision.created_at)
 
 
+class RefundOut(Schema):
+    """The execution of an approved amount: the money on its way back."""
+
+    object: Literal["refund"] = "refund"
+    id: str = Field(..., description="ours, also the provider's idempotency key")
+    amount: int = Field(..., description="minor units")
+    currency: str
+    status: str = Field(..., description="pending, succeeded, failed, canceled or unknown "
+                                         "(the provider's answer was lost; the reconciler "
+                                         "asks it)")
+    provider: str = Field(..., description="sandbox, stripe or manual (PayPal, bank)")
+    created_at: datetime
+    settled_at: datetime | None
+    expected_from: date | None = Field(..., description="earliest expected arrival (business "
+                                                        "days of the customer's country)")
+    expected_by: date | None = Field(..., description="latest expected arrival; past it the "
+                                                      "request escalates by itself")
+    failure_reason: str
+
+    @classmethod
+    def of(cls, refund: Refund) -> RefundOut:
+        return cls(id=refund.id, amount=refund.amount, currency=refund.currency,
+                   status=refund.status, provider=refund.provider,
+                   created_at=refund.created_at, settled_at=refund.settled_at,
+                   expected_from=refund.expected_from, expected_by=refund.expected_by,
+                   failure_reason=refund.failure_reason)
+
+
 class RefundRequestOut(Schema):
     object: Literal["refund_request"] = "refund_request"
     id: int
@@ -224,6 +256,8 @@ class RefundRequestOut(Schema):
     troubleshooting_state: str
     decision: DecisionOut | None = Field(..., description="the latest frozen decision: the "
                                                           "policy's, until an agent decides")
+    refunds: list[RefundOut] = Field(..., description="the money moved for this request, "
+                                                      "oldest first")
 
     @classmethod
     def of(cls, request: RefundRequest) -> RefundRequestOut:
@@ -235,7 +269,8 @@ class RefundRequestOut(Schema):
                    approved_amount=request.approved_amount, created_at=request.created_at,
                    sla_due_at=request.sla_due_at,
                    troubleshooting_state=request.troubleshooting_state,
-                   decision=DecisionOut.of(decisions[-1]) if decisions else None)
+                   decision=DecisionOut.of(decisions[-1]) if decisions else None,
+                   refunds=[RefundOut.of(refund) for refund in request.refunds.all()])
 
 
 class TicketMessageOut(Schema):

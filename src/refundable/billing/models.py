@@ -29,6 +29,9 @@ class Charge(models.Model):
     amount = models.PositiveIntegerField(help_text="captured, minor units")
     currency = models.CharField(max_length=3)
     refunded_amount = models.PositiveIntegerField(default=0)
+    # Refunds approved and on their way (payments.Refund pending or unknown): reserved so that
+    # refunded + pending never exceeds what was captured, whatever runs at the same time.
+    pending_amount = models.PositiveIntegerField(default=0)
     payment_method = models.CharField(max_length=10, choices=PAYMENT_METHODS, default="card")
     provider = models.CharField(max_length=20, default="sandbox")
     provider_reference = models.CharField(max_length=100, blank=True)
@@ -39,13 +42,26 @@ class Charge(models.Model):
 
     class Meta:
         ordering = ["-captured_at", "-id"]
-        constraints = [models.CheckConstraint(
-            condition=models.Q(refunded_amount__lte=models.F("amount")),
-            name="charge_refunded_not_above_captured")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__lte=models.F("amount")),
+                name="charge_refunded_not_above_captured"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__lte=models.F("amount")
+                                   - models.F("pending_amount")),
+                name="charge_refunded_and_pending_not_above_captured"),
+        ]
 
     @property
     def refundable_amount(self) -> int:
-        return self.amount - self.refunded_amount
+        """Captured − refunded − pending (minor units). Read it under the charge's row lock
+        before reserving."""
+        return self.amount - self.refunded_amount - self.pending_amount
+
+    @property
+    def reference(self) -> str:
+        """How the provider knows this charge."""
+        return self.provider_reference or f"sb_ch_{self.pk}"
 
 
 class ActivationKey(models.Model):

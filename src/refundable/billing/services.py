@@ -45,11 +45,16 @@ def activation_key_resend(*, actor: Actor, activation_key_id: int, note: str = "
     return key
 
 
+# Who can have captured a charge (refunds of PayPal and bank payments are made by hand).
+CAPTURING_PROVIDERS = ("sandbox", "stripe")
+
+
 def order_create(*, actor: Actor, customer_id: int, order_number: str, invoice_number: str,
                  created_at: datetime, amount: int, currency: str, period_start: datetime,
                  period_end: datetime | None = None, subscription_id: int | None = None,
                  payment_method: str = "card", is_renewal: bool = False,
-                 provider_reference: str = "", note: str = "") -> Order:
+                 provider: str = "sandbox", provider_reference: str = "",
+                 note: str = "") -> Order:
     """An order paid elsewhere (an import) and its charge, captured at ``created_at``.
 
     ``amount`` in minor units of ``currency`` (ISO 4217). The subscription, when given, must be
@@ -73,6 +78,12 @@ def order_create(*, actor: Actor, customer_id: int, order_number: str, invoice_n
                          f", not {payment_method!r}")
     if len(provider_reference) > 100:
         raise OrderError("the provider reference is longer than 100 characters")
+    if provider not in CAPTURING_PROVIDERS:
+        raise OrderError(f"provider must be one of {', '.join(CAPTURING_PROVIDERS)}, not "
+                         f"{provider!r}")
+    if provider == "stripe" and not provider_reference.startswith(("ch_", "py_", "pi_")):
+        raise OrderError("a Stripe charge needs its Stripe id (ch_…, py_… or pi_…) as the "
+                         "provider reference")
     if any(m is not None and timezone.is_naive(m) for m in (created_at, period_start, period_end)):
         raise OrderError("dates must carry their UTC offset")
     if period_end is not None and (period_end <= period_start or period_end < created_at):
@@ -99,9 +110,9 @@ def order_create(*, actor: Actor, customer_id: int, order_number: str, invoice_n
                                      created_at=created_at)
         charge = Charge.objects.create(
             order=order, customer_id_copy=customer.pk, amount=amount, currency=currency,
-            payment_method=payment_method, provider_reference=provider_reference,
-            captured_at=created_at, period_start=period_start, period_end=period_end,
-            is_renewal=is_renewal)
+            payment_method=payment_method, provider=provider,
+            provider_reference=provider_reference, captured_at=created_at,
+            period_start=period_start, period_end=period_end, is_renewal=is_renewal)
         audit_record(actor=actor, action="order.create", obj=order, customer_id=customer.pk,
                      after={**snapshot(order, _ORDER_FIELDS),
                             "charge": {"id": charge.pk, **snapshot(charge, _CHARGE_FIELDS)}},

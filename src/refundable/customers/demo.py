@@ -17,6 +17,8 @@ from ..audit.services import Actor
 from ..billing.models import ActivationKey, Charge, Order
 from ..catalog.models import Plan, Product
 from ..desk.models import Macro, Team, Ticket
+from ..payments.providers.sandbox import SandboxProvider
+from ..payments.services import sandbox_webhooks_deliver
 from ..refunds.services import refund_request_create
 from ..subscriptions.models import Subscription
 from .models import Customer, StaffProfile
@@ -168,6 +170,13 @@ def demo_load(*, now: datetime | None = None, seed: int = 2026) -> DemoSummary:
                               now=max(charge.captured_at + timedelta(hours=5), now -
                                       timedelta(days=2 + offset)))
         requests += 1
+    # A chargeback in progress, for the desk's money page and its evidence pack: the sandbox
+    # tells us through its (signed) webhook, as a real provider would.
+    disputed = next(c for c in charges[3:60:6] if c.payment_method == "card")
+    SandboxProvider().dispute_open(charge_reference=disputed.reference, amount=disputed.amount,
+                                   currency=disputed.currency, reason="subscription_canceled",
+                                   now=now)
+    sandbox_webhooks_deliver(now=now)
     tickets = 0
     for offset, customer in enumerate(customers[1:8]):
         tickets += 1

@@ -37,7 +37,7 @@ from django.db import DataError, IntegrityError, transaction
 
 from ..audit.services import Actor
 from ..billing.models import Charge, Order
-from ..billing.services import AMOUNT_MAX, OrderError, order_create
+from ..billing.services import AMOUNT_MAX, CAPTURING_PROVIDERS, OrderError, order_create
 from ..catalog.models import Plan
 from ..iso_codes import country_problem, currency_problem
 from ..subscriptions.models import CHANNELS, Subscription
@@ -70,7 +70,7 @@ KINDS: Final = {
     "orders": Columns(
         required=("order_number", "invoice_number", "customer_email", "created_at", "amount",
                   "currency", "period_start", "period_end"),
-        optional=("subscription_reference", "payment_method", "is_renewal",
+        optional=("subscription_reference", "payment_method", "is_renewal", "provider",
                   "provider_reference")),
 }
 
@@ -469,7 +469,11 @@ def _order(row: _Row, run: _Run) -> str:
     period_start = row.moment("period_start")
     period_end = row.moment("period_end", required=False)
     is_renewal = row.boolean("is_renewal", False)
+    provider = row.choice("provider", CAPTURING_PROVIDERS, "sandbox")
     provider_reference = row.text("provider_reference", max_length=100, required=False) or ""
+    if provider == "stripe" and not provider_reference.startswith(("ch_", "py_", "pi_")):
+        row.fail("provider_reference", "a Stripe charge needs its Stripe id (ch_…, py_… or "
+                                       "pi_…)")
     run.first(row, "order_number", order_number, "this order number")
     run.first(row, "invoice_number", invoice_number, "this invoice number")
     customer = run.customer(row, "customer_email", email)
@@ -494,7 +498,7 @@ def _order(row: _Row, run: _Run) -> str:
                                f"{subscription.plan.period}")
     if row.errors or order_number is None or invoice_number is None or customer is None \
             or created_at is None or amount is None or currency is None or method is None \
-            or period_start is None or is_renewal is None:
+            or period_start is None or is_renewal is None or provider is None:
         return REJECTED
     existing = Order.objects.filter(order_number=order_number).first()
     if existing is not None:
@@ -511,6 +515,7 @@ def _order(row: _Row, run: _Run) -> str:
                       ("period_start", charge.period_start, period_start),
                       ("period_end", charge.period_end, period_end),
                       ("is_renewal", charge.is_renewal, is_renewal),
+                      ("provider", charge.provider, provider),
                       ("provider_reference", charge.provider_reference, provider_reference)]
         differ = _differences(pairs)
         if differ:
@@ -528,7 +533,8 @@ def _order(row: _Row, run: _Run) -> str:
         invoice_number=invoice_number, created_at=created_at, amount=amount, currency=currency,
         period_start=period_start, period_end=period_end,
         subscription_id=subscription.pk if subscription else None, payment_method=method,
-        is_renewal=is_renewal, provider_reference=provider_reference, note=run.note(row)))
+        is_renewal=is_renewal, provider=provider, provider_reference=provider_reference,
+        note=run.note(row)))
 
 
 _HANDLERS: Final[dict[str, Callable[[_Row, _Run], str]]] = {

@@ -190,3 +190,9 @@ class TicketCreateForm(forms.Form):
         self.fields["team"] = forms.ModelChoiceField(
             queryset=Team.objects.order_by("name"), required=False, label=_("Team"),
             empty_label=_("Route by category"))
+
+
+class InboundAttachForm(forms.Form):
+    """Put a received e-mail on a ticket (one form per e-mail of the review list)."""
+
+    ticket = forms.IntegerField(label=_("Ticket number"), min_value=1)

@@ -33,6 +33,23 @@ LABELS: dict[str, Promise] = {
     # troubleshooting states
     "none": _("None"), "in_progress": _("In progress"), "resolved": _("Resolved"),
     "unresolved": _("Unresolved"), "refused": _("Refused"),
+    # received e-mails: what became of them, and why
+    "attached": _("On its ticket"), "unmatched": _("To review"), "rejected": _("Rejected"),
+    "ignored": _("Ignored"),
+    "no_ticket": _("No ticket found for it"),
+    "not_customer": _("Not sent from the address of the ticket's customer"),
+    "ticket_closed": _("The ticket is closed"),
+    "forged_token": _("Forged reply address: its signature does not match"),
+    "no_sender": _("No sender address"), "unreadable": _("Not a readable e-mail"),
+    "too_large": _("Too large"), "automatic": _("Automatic reply or bounce"),
+    # files attached to a received e-mail
+    "file_kept": _("kept on the refund request"),
+    "file_type_refused": _("not kept: only PDF, PNG and JPEG files are kept"),
+    "file_too_large": _("not kept: larger than 10 MB"),
+    "file_no_request": _("not kept: the ticket has no refund request"),
+    "file_empty": _("not kept: empty"),
+    "file_too_many": _("not kept: too many files in one e-mail"),
+    "file_refused": _("not kept: the refund request refused it"),
 }
 
 

@@ -18,7 +18,7 @@ from ..customers.models import Customer, StaffProfile
 from ..refunds.models import Attachment, RefundRequest
 from ..refunds.models import Decision as RefundDecision
 from ..subscriptions.models import Subscription
-from .models import Macro, Team, Ticket, TicketMessage
+from .models import InboundEmail, Macro, Team, Ticket, TicketMessage
 
 
 def tickets_visible(*, customer_id: int | None, status: str | None = None,
@@ -159,7 +159,9 @@ def desk_queue(*, now: datetime, team_id: int | None = None, category: str | Non
             When(first_response_next, then=F("first_response_due_at")),
             default=F("resolution_due_at"))).order_by(
         F("next_due").asc(nulls_last=True), "priority", "created_at", "id")
-    requests = RefundRequest.objects.filter(status__in=OPEN_REQUEST_STATUSES).select_related(
+    # Approved requests come back while their money needs a person (failed or overdue).
+    requests = RefundRequest.objects.filter(
+        Q(status__in=OPEN_REQUEST_STATUSES) | ~Q(money_attention="")).select_related(
         "customer", "team", "assignee", "charge__order").order_by(
         F("sla_due_at").asc(nulls_last=True), "priority", "created_at", "id")
     if team_id is not None:
@@ -260,3 +262,46 @@ def audit_trail(*, obj: models.Model, related: Iterable[models.Model] = ()
     for other in related:
         query |= Q(object_type=other._meta.label_lower, object_id=str(other.pk))
     return list(AuditEvent.objects.filter(query).order_by("created_at", "id"))
+
+
+# --- Replies by e-mail ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConversationEntry:
+    """A message of a ticket and, when it came by e-mail, that e-mail."""
+
+    message: TicketMessage
+    email: InboundEmail | None
+
+
+def ticket_conversation(*, ticket_id: int) -> list[ConversationEntry]:
+    """Every message of the ticket, oldest first, internal notes included (the desk only),
+    each with the e-mail it came in (None for the others)."""
+    messages = TicketMessage.objects.filter(ticket_id=ticket_id).select_related(
+        "inbound_email").order_by("created_at", "id")
+    return [ConversationEntry(message=message,
+                              email=getattr(message, "inbound_email", None))
+            for message in messages]
+
+
+INBOUND_REVIEW_LIMIT = 100
+INBOUND_TO_REVIEW = (InboundEmail.Status.UNMATCHED, InboundEmail.Status.REJECTED)
+
+
+def inbound_emails_to_review() -> QuerySet[InboundEmail]:
+    """Received e-mails left for an agent (not on a ticket, not dismissed), newest first."""
+    return InboundEmail.objects.filter(
+        status__in=INBOUND_TO_REVIEW, reviewed_at__isnull=True).select_related(
+        "ticket", "customer").defer("raw").order_by("-received_at", "-id")
+
+
+def inbound_emails_recent(*, status: str | None = None) -> QuerySet[InboundEmail]:
+    """Every received e-mail, newest first (optionally of one status)."""
+    emails = InboundEmail.objects.select_related("ticket", "customer", "reviewed_by").defer(
+        "raw").order_by("-received_at", "-id")
+    return emails.filter(status=status) if status else emails
+
+
+def inbound_to_review_count() -> int:
+    return InboundEmail.objects.filter(status__in=INBOUND_TO_REVIEW,
+                                       reviewed_at__isnull=True).count()

@@ -1,16 +1,22 @@
-"""State changes of the desk: tickets (create, reply, internal note, assign, status), macros and
-SLA escalation. Each runs in one transaction, writes its audit event and enqueues e-mail on
-commit; internal notes are never e-mailed.
+"""State changes of the desk: tickets (create, reply, internal note, assign, status), macros,
+SLA escalation and customers' replies by e-mail. Each runs in one transaction, writes its
+audit event and enqueues e-mail on commit; internal notes are never e-mailed.
 """
 
 from __future__ import annotations
 
+import email.policy
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from email.parser import BytesHeaderParser
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ..audit.services import Actor, audit_record, snapshot
@@ -18,8 +24,11 @@ from ..customers.models import Customer
 from ..notifications.services import email_enqueue
 from ..refunds.models import RefundRequest
 from . import sla
-from .models import Macro, Team, Ticket, TicketMessage
+from .models import InboundEmail, Macro, Team, Ticket, TicketMessage
 from .selectors import assignment_problem, team_for, ticket_due
+
+if TYPE_CHECKING:
+    from .inbound import InboundEmailData
 
 _FIELDS = ["status", "priority", "team_id", "assignee_id", "first_response_due_at",
            "first_responded_at", "resolution_due_at", "solved_at", "escalated_at"]
@@ -255,3 +264,313 @@ def sla_escalate_overdue(*, actor: Actor, now: datetime | None = None) -> dict[s
     requests = sum(refund_request_escalate(actor=actor, request_id=pk, now=now)
                    for pk in request_ids)
     return {"tickets": tickets, "requests": requests}
+
+
+# --- Replies by e-mail ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InboundReceipt:
+    """What became of a received e-mail. ``outcome`` is an ``InboundEmail.Status`` or
+    ``duplicate`` (the same Message-ID was received before: nothing new was stored)."""
+
+    outcome: str
+    inbound_id: int | None
+    ticket_id: int | None = None
+    ticket_message_id: int | None = None
+    reason: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f" to ticket #{self.ticket_id}" if self.ticket_id else ""
+        why = f": {self.reason}" + (f" ({self.detail})" if self.detail else "") \
+            if self.reason else ""
+        return f"{self.outcome}{where}{why}"
+
+
+def _receipt(inbound: InboundEmail, outcome: str | None = None) -> InboundReceipt:
+    return InboundReceipt(outcome=outcome or inbound.status, inbound_id=inbound.pk,
+                          ticket_id=inbound.ticket_id,
+                          ticket_message_id=inbound.ticket_message_id,
+                          reason=inbound.reason, detail=inbound.detail)
+
+
+def ticket_message_receive(*, actor: Actor, raw_message: bytes,
+                           recipients: Sequence[str] = (),
+                           now: datetime | None = None) -> InboundReceipt:
+    """Receive one e-mail (RFC 5322 bytes) sent to the inbound address.
+
+    The ticket is found by the signed reply address among ``recipients`` (the envelope's,
+    from the MTA) and the To/Cc/Delivered-To headers; else by the In-Reply-To/References of an
+    e-mail we sent; else by ``[#id]`` in the subject, but only when the sender is that
+    ticket's customer. When found and sent from the ticket customer's address, the new words
+    (quoted history and signature removed; text/plain preferred, HTML converted) become a
+    public message from the customer, a pending or solved ticket opens again, and the attached
+    PDF, PNG and JPEG files go to the ticket's refund request (other files, or all when there is
+    no request, are listed in the message). Anything else is recorded for an agent with the
+    reason (``unmatched``, ``rejected``, ``ignored`` for automatic replies). Idempotent by
+    Message-ID. Never raises on bad input: the receipt says what happened.
+    """
+    from .inbound import UnreadableEmail, parse_email
+
+    now = now or timezone.now()
+    raw = bytes(raw_message)
+    limit = int(settings.REFUNDABLE_INBOUND_MAX_BYTES)
+    if len(raw) > limit:
+        return _inbound_reject(actor, key=_header_key(raw), raw=raw, now=now,
+                               reason=InboundEmail.Reason.TOO_LARGE,
+                               detail=f"{len(raw)} > {limit} bytes")
+    try:
+        data = parse_email(raw, envelope_recipients=tuple(recipients))
+    except UnreadableEmail as exc:
+        return _inbound_reject(actor, key=_header_key(raw), raw=raw, now=now,
+                               reason=InboundEmail.Reason.UNREADABLE, detail=str(exc),
+                               keep_raw=True)
+    found = InboundEmail.objects.defer("raw").filter(message_id=data.message_id).first()
+    if found is not None:
+        return _receipt(found, "duplicate")
+    try:
+        with transaction.atomic():
+            return _inbound_route(actor, data, raw, now)
+    except IntegrityError:
+        # The same message delivered twice at once: the other delivery stored it.
+        found = InboundEmail.objects.defer("raw").filter(message_id=data.message_id).first()
+        if found is None:
+            raise
+        return _receipt(found, "duplicate")
+
+
+def _header_key(raw: bytes) -> str:
+    """The Message-ID key of bytes too large or too broken to read in full."""
+    from .inbound import message_key
+
+    try:
+        headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw[:65536])
+        value = str(headers.get("Message-ID") or "")
+    except Exception:  # unreadable headers: the key is the bytes' hash
+        value = ""
+    return message_key(raw, value)
+
+
+def _inbound_reject(actor: Actor, *, key: str, raw: bytes, now: datetime, reason: str,
+                    detail: str, keep_raw: bool = False) -> InboundReceipt:
+    """Record bytes that could not be read (kept, for an operator to look at) or were too
+    large (not kept), once per key."""
+    found = InboundEmail.objects.defer("raw").filter(message_id=key).first()
+    if found is not None:
+        return _receipt(found, "duplicate")
+    try:
+        with transaction.atomic():
+            inbound = InboundEmail.objects.create(
+                message_id=key, received_at=now, status=InboundEmail.Status.REJECTED,
+                reason=reason, detail=detail[:300], size=len(raw),
+                raw=raw if keep_raw else None)
+            audit_record(actor=actor, action="inbound_email.rejected", obj=inbound,
+                         note=f"{reason}: {detail}"[:1000])
+    except IntegrityError:
+        return _receipt(InboundEmail.objects.defer("raw").get(message_id=key), "duplicate")
+    return _receipt(inbound)
+
+
+def _inbound_route(actor: Actor, data: InboundEmailData, raw: bytes,
+                   now: datetime) -> InboundReceipt:
+    """Decide where the message goes, inside the caller's transaction."""
+    from .inbound import clean
+    from .mail import ticket_from_address, ticket_from_message_id, ticket_from_subject
+
+    # Inserted first, so a concurrent delivery of the same message fails here, before any
+    # file is written.
+    inbound = InboundEmail.objects.create(
+        message_id=data.message_id, received_at=now, status=InboundEmail.Status.UNMATCHED,
+        sender=clean(data.sender, 254), sender_name=data.sender_name, subject=data.subject,
+        recipients=[clean(r, 254) for r in data.recipients[:20]], body=data.text,
+        size=len(raw), raw=raw,
+        customer=Customer.objects.filter(email__iexact=data.sender).first()
+        if data.sender else None)
+    R = InboundEmail.Reason
+    if data.automatic:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.IGNORED, R.AUTOMATIC,
+                              data.automatic, keep_raw=False)
+    if not data.sender:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.REJECTED, R.NO_SENDER, "")
+    ticket_id, found_by, forged = None, "", ""
+    for address in data.recipients:
+        check = ticket_from_address(address)
+        if check.ticket_id is not None:
+            ticket_id, found_by = check.ticket_id, "reply address"
+            break
+        if check.forged and not forged:
+            forged = address
+    if ticket_id is None and forged:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.REJECTED, R.FORGED_TOKEN,
+                              forged)
+    if ticket_id is None:
+        ticket_id = next((found for found in map(ticket_from_message_id, data.answers)
+                          if found is not None), None)
+        found_by = "In-Reply-To/References"
+    if ticket_id is None:
+        by_subject = ticket_from_subject(data.subject)
+        if by_subject is not None and Ticket.objects.filter(
+                pk=by_subject, customer__email__iexact=data.sender).exists():
+            ticket_id, found_by = by_subject, "subject and sender"
+    ticket = _locked_ticket(ticket_id) if ticket_id is not None and Ticket.objects.filter(
+        pk=ticket_id).exists() else None
+    if ticket is None:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.UNMATCHED, R.NO_TICKET,
+                              f"#{ticket_id}" if ticket_id else "")
+    inbound.ticket = ticket
+    if ticket.customer is None or ticket.customer.email.lower() != data.sender:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.UNMATCHED, R.NOT_CUSTOMER,
+                              data.sender)
+    if ticket.status == S.CLOSED:
+        return _inbound_leave(actor, inbound, InboundEmail.Status.UNMATCHED, R.TICKET_CLOSED,
+                              f"#{ticket.pk}")
+    message = _inbound_attach(actor, inbound, ticket, data, found_by=found_by)
+    return InboundReceipt(outcome=inbound.status, inbound_id=inbound.pk, ticket_id=ticket.pk,
+                          ticket_message_id=message.pk)
+
+
+def _inbound_leave(actor: Actor, inbound: InboundEmail, status: str, reason: str, detail: str,
+                   *, keep_raw: bool = True) -> InboundReceipt:
+    """Record the message for an agent (not on a ticket), with the reason."""
+    inbound.status, inbound.reason, inbound.detail = status, reason, detail[:300]
+    if not keep_raw:
+        inbound.raw = None
+    inbound.save()
+    audit_record(actor=actor, action=f"inbound_email.{status}", obj=inbound,
+                 customer_id=inbound.customer_id,
+                 note=f"from {inbound.sender or '?'}: {reason}"
+                      + (f" ({detail})" if detail else ""))
+    return _receipt(inbound)
+
+
+def _inbound_attach(actor: Actor, inbound: InboundEmail, ticket: Ticket,
+                    data: InboundEmailData, *, found_by: str) -> TicketMessage:
+    """Store the message on the (locked) ticket as the customer's, keep its files, open the
+    ticket again if it was waiting on the customer or solved."""
+    customer = ticket.customer
+    by_customer = customer is not None and customer.email.lower() == data.sender
+    author = customer.name if by_customer and customer is not None else (
+        data.sender_name or data.sender)
+    before = snapshot(ticket, _FIELDS)
+    message = TicketMessage.objects.create(
+        ticket=ticket, author=author[:200], body=data.text, internal=False,
+        author_user=customer.user if by_customer and customer is not None else None)
+    files = _inbound_files(actor, ticket, data)
+    not_kept = [f for f in files if not f["kept"]]
+    if not_kept:
+        language = customer.locale if customer is not None else "en"
+        with translation.override(language):
+            listing = "\n".join(
+                f"- {f['name']} ({f['content_type']}, {filesizeformat(f['size'])})"
+                for f in not_kept)
+            message.body = (message.body + "\n\n" if message.body else "") + _(
+                "Files attached to the e-mail, not kept:") + "\n" + listing
+        message.save(update_fields=["body"])
+    if ticket.status in (S.PENDING, S.SOLVED) and S.OPEN in Ticket.TRANSITIONS[ticket.status]:
+        ticket.status = S.OPEN
+        ticket.solved_at = None
+        ticket.save(update_fields=["status", "solved_at"])
+    inbound.status, inbound.reason, inbound.detail = InboundEmail.Status.ATTACHED, "", ""
+    inbound.ticket, inbound.ticket_message, inbound.attachments = ticket, message, files
+    inbound.raw = None  # everything is on the ticket and the request now
+    inbound.save()
+    kept = sum(1 for f in files if f["kept"])
+    audit_record(actor=actor, action="ticket.email_receive", obj=ticket,
+                 customer_id=ticket.customer_id, before=before,
+                 after=snapshot(ticket, _FIELDS),
+                 note=f"public message {message.pk} by e-mail from {data.sender} "
+                      f"{inbound.message_id} (found by {found_by}); {len(files)} file(s), "
+                      f"{kept} kept"[:1000])
+    return message
+
+
+def _inbound_files(actor: Actor, ticket: Ticket, data: InboundEmailData) -> list[dict[str, Any]]:
+    """Each attached file: kept on the ticket's refund request when it is a PDF, PNG or JPEG
+    small enough (``attachment_add`` decides), else only described."""
+    from django.core.files.base import ContentFile
+
+    from ..refunds.services import (
+        ATTACHMENT_MAX_BYTES,
+        AttachmentError,
+        attachment_add,
+        sniff_content_type,
+    )
+    from .inbound import ATTACHMENTS_MAX
+
+    described: list[dict[str, Any]] = []
+    for index, file in enumerate(data.files):
+        sniffed = sniff_content_type(file.data[:16])
+        entry: dict[str, Any] = {
+            "name": file.filename, "content_type": sniffed[0] if sniffed else file.declared_type,
+            "size": len(file.data), "kept": False, "attachment_id": None,
+            "request_id": ticket.refund_request_id, "why": ""}
+        if index >= ATTACHMENTS_MAX:
+            entry["why"] = "too_many"
+        elif not file.data:
+            entry["why"] = "empty"
+        elif sniffed is None:
+            entry["why"] = "type_refused"
+        elif len(file.data) > ATTACHMENT_MAX_BYTES:
+            entry["why"] = "too_large"
+        elif ticket.refund_request_id is None:
+            entry["why"] = "no_request"
+        else:
+            try:
+                attachment = attachment_add(
+                    actor=actor, request_id=ticket.refund_request_id, kind="email_attachment",
+                    uploaded_file=ContentFile(file.data, name=file.filename))
+            except AttachmentError as exc:
+                entry["why"], entry["detail"] = "refused", str(exc)
+            else:
+                entry.update(kept=True, attachment_id=attachment.pk, why="kept")
+        described.append(entry)
+    return described
+
+
+def inbound_email_attach(*, actor: Actor, inbound_id: int, ticket_id: int) -> TicketMessage:
+    """An agent puts a received e-mail that was left for review on a ticket (a stranger's
+    address the agent recognises, a reply to a closed ticket moved to a new one…): the same as
+    a matched reply, the agent vouching for the sender."""
+    from .inbound import UnreadableEmail, parse_email
+
+    with transaction.atomic():
+        inbound = InboundEmail.objects.select_for_update().get(pk=inbound_id)
+        if inbound.status == InboundEmail.Status.ATTACHED:
+            raise DeskError(_("This e-mail is already on ticket #%(id)s.")
+                            % {"id": inbound.ticket_id})
+        if inbound.raw is None:
+            raise DeskError(_("This e-mail was not kept in full: it cannot be attached."))
+        ticket = _locked_ticket(ticket_id)
+        if ticket.status == S.CLOSED:
+            raise DeskError(_("This ticket is closed."))
+        try:
+            data = parse_email(bytes(inbound.raw))
+        except UnreadableEmail as exc:
+            raise DeskError(_("This e-mail cannot be read: %(reason)s")
+                            % {"reason": str(exc)}) from None
+        previous = f"{inbound.status}: {inbound.reason}"
+        inbound.reviewed_at = timezone.now()
+        inbound.reviewed_by = actor.user if actor.user and actor.user.pk else None
+        message = _inbound_attach(actor, inbound, ticket, data,
+                                  found_by=f"an agent ({previous})")
+    return message
+
+
+def inbound_email_dismiss(*, actor: Actor, inbound_id: int) -> InboundEmail:
+    """An agent has looked at an e-mail left for review and there is nothing to do with it:
+    it leaves the list (and its content, kept for attaching, is deleted)."""
+    with transaction.atomic():
+        inbound = InboundEmail.objects.select_for_update().get(pk=inbound_id)
+        if inbound.status == InboundEmail.Status.ATTACHED:
+            raise DeskError(_("This e-mail is already on ticket #%(id)s.")
+                            % {"id": inbound.ticket_id})
+        if inbound.reviewed_at is not None:
+            return inbound
+        inbound.reviewed_at = timezone.now()
+        inbound.reviewed_by = actor.user if actor.user and actor.user.pk else None
+        inbound.raw = None
+        inbound.save(update_fields=["reviewed_at", "reviewed_by", "raw"])
+        audit_record(actor=actor, action="inbound_email.dismiss", obj=inbound,
+                     customer_id=inbound.customer_id,
+                     note=f"{inbound.status}: {inbound.reason}")
+    return inbound

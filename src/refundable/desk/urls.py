@@ -26,4 +26,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note/", views.ticket_note, name="ticket_note"),
     path("tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket_assign"),
     path("tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket_status"),
+    path("inbound/", views.inbound_list, name="inbound"),
+    path("inbound/<int:inbound_id>/attach/", views.inbound_attach, name="inbound_attach"),
+    path("inbound/<int:inbound_id>/dismiss/", views.inbound_dismiss, name="inbound_dismiss"),
 ]

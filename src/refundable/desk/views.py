@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..audit.services import Actor
 from ..customers.models import Customer, StaffProfile
+from ..payments.selectors import refunds_of_request
 from ..policy.money import exponent
 from ..portal.ratelimit import rate_limited
 from ..refunds import services as refund_services
@@ -35,6 +36,7 @@ from .forms import (
     AskInfoForm,
     AssignForm,
     DenyForm,
+    InboundAttachForm,
     MacroForm,
     NoteForm,
     QueueFilterForm,
@@ -43,7 +45,7 @@ from .forms import (
     StatusForm,
     TicketCreateForm,
 )
-from .models import Macro, Ticket
+from .models import InboundEmail, Macro, Ticket
 from .selectors import (
     QUEUE_LIMIT,
     attachment_for_staff,
@@ -51,8 +53,11 @@ from .selectors import (
     can_view_confidential,
     customer_file,
     desk_queue,
+    inbound_emails_recent,
+    inbound_emails_to_review,
     refund_request_for_desk,
     staff_profile_of,
+    ticket_conversation,
     ticket_due,
     ticket_for_desk,
 )
@@ -151,6 +156,8 @@ def _request_page(http_request: HttpRequest, staff: StaffProfile, request_id: in
         "file": customer_file(customer_id=refund.customer_id),
         "decisions": decisions, "engine_decision": engine[-1] if engine else None,
         "attachments": attachments, "tickets": list(refund.tickets.all()),
+        "money_refunds": list(refunds_of_request(request_id=refund.pk)),
+        "can_retry_refund": refund.status == R.APPROVED and bool(refund.money_attention),
         "can_view_confidential": can_view_confidential(user_id=user_id),
         "can_approve": R.APPROVED in allowed and charge.refundable_amount > 0,
         "can_deny": R.DENIED in allowed, "can_ask": R.INFO_REQUESTED in allowed,
@@ -317,7 +324,8 @@ def _ticket_page(http_request: HttpRequest, staff: StaffProfile, ticket_id: int,
     now = timezone.now()
     context = {
         "ticket": ticket, "staff": staff, "error": error,
-        "messages_all": list(ticket.messages.all()),
+        "conversation": ticket_conversation(ticket_id=ticket.pk),
+        "emails_to_review": inbound_emails_to_review().filter(ticket_id=ticket.pk).count(),
         "file": customer_file(customer_id=ticket.customer_id) if ticket.customer_id else None,
         "refund": ticket.refund_request, "due": due, "due_label": due_label, "now": now,
         "overdue": due is not None and due < now and ticket.status in ("new", "open"),
@@ -444,3 +452,70 @@ def ticket_new(request: HttpRequest, staff: StaffProfile) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(request, "desk/ticket_new.html", {"form": form, "staff": staff},
                   status=status)
+
+
+# --- E-mails received for the desk to review ---------------------------------------------------
+
+INBOUND_SHOWN = 100
+
+
+def _inbound_page(request: HttpRequest, staff: StaffProfile, *, status: int = 200,
+                  error: str = "", failed: tuple[int, InboundAttachForm] | None = None
+                  ) -> HttpResponse:
+    show = "all" if request.GET.get("show") == "all" else "review"
+    emails = list((inbound_emails_recent() if show == "all" else inbound_emails_to_review())
+                  [:INBOUND_SHOWN])
+    rows = []
+    for inbound in emails:
+        form = failed[1] if failed and failed[0] == inbound.pk else InboundAttachForm(
+            auto_id=f"attach-{inbound.pk}-%s", initial={"ticket": inbound.ticket_id})
+        rows.append({"email": inbound, "form": form,
+                     "open": inbound.status in (InboundEmail.Status.UNMATCHED,
+                                                InboundEmail.Status.REJECTED)
+                     and inbound.reviewed_at is None})
+    return render(request, "desk/inbound.html", {
+        "rows": rows, "show": show, "staff": staff, "error": error,
+        "limit": INBOUND_SHOWN}, status=status)
+
+
+@require_GET
+@staff_required
+def inbound_list(request: HttpRequest, staff: StaffProfile) -> HttpResponse:
+    """Received e-mails that did not reach a ticket by themselves, for an agent."""
+    return _inbound_page(request, staff)
+
+
+@require_POST
+@staff_required
+def inbound_attach(request: HttpRequest, staff: StaffProfile, inbound_id: int
+                   ) -> HttpResponse:
+    if not InboundEmail.objects.filter(pk=inbound_id).exists():
+        raise Http404
+    form = InboundAttachForm(request.POST, auto_id=f"attach-{inbound_id}-%s")
+    if not form.is_valid():
+        return _inbound_page(request, staff, status=400, failed=(inbound_id, form))
+    ticket_id = form.cleaned_data["ticket"]
+    try:
+        services.inbound_email_attach(actor=_actor(request, staff), inbound_id=inbound_id,
+                                      ticket_id=ticket_id)
+    except Ticket.DoesNotExist:
+        form.add_error("ticket", _("There is no ticket #%(id)s.") % {"id": ticket_id})
+        return _inbound_page(request, staff, status=400, failed=(inbound_id, form))
+    except services.DeskError as exc:
+        return _inbound_page(request, staff, status=409, error=str(exc))
+    messages.success(request, _("The e-mail was added to the ticket."))
+    return _back_to_ticket(ticket_id)
+
+
+@require_POST
+@staff_required
+def inbound_dismiss(request: HttpRequest, staff: StaffProfile, inbound_id: int
+                    ) -> HttpResponse:
+    try:
+        services.inbound_email_dismiss(actor=_actor(request, staff), inbound_id=inbound_id)
+    except InboundEmail.DoesNotExist as exc:
+        raise Http404 from exc
+    except services.DeskError as exc:
+        return _inbound_page(request, staff, status=409, error=str(exc))
+    messages.success(request, _("The e-mail was dismissed."))
+    return redirect("desk:inbound")

@@ -12,7 +12,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 ContextBuilder = Callable[[dict[str, Any]], dict[str, Any]]
+HeadersBuilder = Callable[[dict[str, Any]], dict[str, str]]
 _BUILDERS: dict[str, ContextBuilder] = {}
+_HEADERS: dict[str, HeadersBuilder] = {}
 
 
 def context_builder(name: str) -> Callable[[ContextBuilder], ContextBuilder]:
@@ -24,12 +26,33 @@ def context_builder(name: str) -> Callable[[ContextBuilder], ContextBuilder]:
     return register
 
 
+def headers_builder(name: str) -> Callable[[HeadersBuilder], HeadersBuilder]:
+    """Register the extra headers of a template's e-mails (Reply-To, Message-ID,
+    In-Reply-To…), computed by the job from the full template context."""
+    def register(function: HeadersBuilder) -> HeadersBuilder:
+        _HEADERS[name] = function
+        return function
+
+    return register
+
+
+def _full_context(template: str, language: str, context: dict[str, Any]) -> dict[str, Any]:
+    builder = _BUILDERS.get(template)
+    return {**context, **(builder(context) if builder else {}), "language": language}
+
+
+def _language(language: str) -> str:
+    return language if language in ("fr", "en") else "en"
+
+
 def email_render(*, template: str, language: str, context: dict[str, Any]) \
         -> tuple[str, str, str]:
     """(subject, text body, HTML body) in ``language`` ("fr" or "en")."""
-    language = language if language in ("fr", "en") else "en"
-    builder = _BUILDERS.get(template)
-    full = {**context, **(builder(context) if builder else {}), "language": language}
+    language = _language(language)
+    return _render(template, language, _full_context(template, language, context))
+
+
+def _render(template: str, language: str, full: dict[str, Any]) -> tuple[str, str, str]:
     with translation.override(language):
         base = f"emails/{template}/"
         subject = render_to_string(f"{base}subject.{language}.txt", full).strip()
@@ -38,12 +61,24 @@ def email_render(*, template: str, language: str, context: dict[str, Any]) \
     return " ".join(subject.split()), text, html
 
 
+def email_message(*, template: str, to: str, language: str,
+                  context: dict[str, Any]) -> EmailMultiAlternatives:
+    """The e-mail as it will be sent: rendered in ``language``, with the template's extra
+    headers (see ``headers_builder``)."""
+    language = _language(language)
+    full = _full_context(template, language, context)
+    subject, text, html = _render(template, language, full)
+    headers_of = _HEADERS.get(template)
+    headers = headers_of(full) if headers_of else {}
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to],
+                                     headers=headers)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
 def email_send_now(*, template: str, to: str, language: str, context: dict[str, Any]) -> None:
     """Render and send through the configured SMTP server (called by the job)."""
-    subject, text, html = email_render(template=template, language=language, context=context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-    message.attach_alternative(html, "text/html")
-    message.send()
+    email_message(template=template, to=to, language=language, context=context).send()
 
 
 @context_builder("cancellation_confirmed")

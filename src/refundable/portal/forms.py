@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from ..refunds.labels import REASON_LABELS
+from ..refunds.services import ATTACHMENT_MAX_BYTES, SPECIAL_CIRCUMSTANCES, sniff_content_type
+from .labels import DOCUMENT_KIND_LABELS, document_kinds_for
 
 
 class AccessibleForm(forms.Form):
@@ -91,6 +95,98 @@ class RefundSubmitForm(RefundReasonForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].widget = forms.HiddenInput()
+
+
+# -- documents given with a refund request (seed 002) -----------------------------------------
+
+# A hint for the browser's file picker only: the content is what is checked.
+DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
+
+
+def check_document(upload: UploadedFile) -> None:
+    """The customer's words for what ``refunds.services.attachment_add`` refuses (an empty
+    file, over the size limit, not a PDF, PNG or JPEG by its first bytes), checked with the same
+    limit and the same sniffing so that the form names the problem in the customer's language.
+    The service checks again: it stays the authority."""
+    size = upload.size or 0
+    if size == 0:
+        raise forms.ValidationError(_("The file is empty."), code="empty")
+    if size > ATTACHMENT_MAX_BYTES:
+        raise forms.ValidationError(
+            _("The file is too large (%(size)s): the limit is %(limit)s. Send a smaller scan or "
+              "photo, or a PDF."),
+            code="too_large",
+            params={"size": filesizeformat(size), "limit": filesizeformat(ATTACHMENT_MAX_BYTES)})
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if sniff_content_type(head if isinstance(head, bytes) else b"") is None:
+        raise forms.ValidationError(
+            _("This file is not a PDF, PNG or JPEG document (we check its content, not its "
+              "name). Send the document as a PDF or as a PNG or JPEG picture."),
+            code="file_type")
+
+
+def _document_field(*, required: bool) -> forms.FileField:
+    return forms.FileField(
+        label=_("Document"), required=required,
+        help_text=_("PDF, PNG or JPEG, up to %(limit)s.") % {
+            "limit": filesizeformat(ATTACHMENT_MAX_BYTES)},
+        widget=forms.FileInput(attrs={"accept": DOCUMENT_ACCEPT}))
+
+
+def _kind_field(kinds: list[str], *, required: bool) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("What is the document?"), required=required,
+        choices=[("", _("Choose…")), *((k, DOCUMENT_KIND_LABELS[k]) for k in kinds)])
+
+
+class SpecialCircumstancesSubmitForm(RefundSubmitForm):
+    """The refund form for special circumstances (seed 002): an optional supporting document
+    (a death or medical certificate), confidential and deleted when the review ends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document_kind"] = _kind_field(document_kinds_for(SPECIAL_CIRCUMSTANCES),
+                                                   required=False)
+        self.fields["document"] = _document_field(required=False)
+        self.fields["document"].help_text = _(
+            "A death certificate or a medical certificate, as a PDF or a PNG or JPEG picture up "
+            "to %(limit)s. It is confidential: only the team reviewing your request can see it, "
+            "and it is deleted as soon as the review ends.") % {
+            "limit": filesizeformat(ATTACHMENT_MAX_BYTES)}
+
+    def clean_document(self) -> UploadedFile | None:
+        upload: UploadedFile | None = self.cleaned_data.get("document")
+        if upload:
+            check_document(upload)
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("document") and not cleaned.get("document_kind"):
+            self.add_error("document_kind", _("Say what the document is."))
+        return cleaned
+
+
+def refund_submit_form_class(reason: str) -> type[RefundSubmitForm]:
+    """The submit step's form for ``reason``: with a document field for special
+    circumstances."""
+    return SpecialCircumstancesSubmitForm if reason == SPECIAL_CIRCUMSTANCES else RefundSubmitForm
+
+
+class DocumentAddForm(AccessibleForm):
+    """"Add a document" on a request's status page (e.g. to answer an information request)."""
+
+    def __init__(self, *args: Any, reason: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"] = _kind_field(document_kinds_for(reason), required=True)
+        self.fields["document"] = _document_field(required=True)
+
+    def clean_document(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["document"]
+        check_document(upload)
+        return upload
 
 
 class ActivationKeyForm(AccessibleForm):

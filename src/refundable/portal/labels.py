@@ -37,3 +37,20 @@ CHANNEL_LABELS: dict[str, Promise] = {
 }
 
 STORE_CHANNELS = ("apple_app_store", "google_play")
+
+# What a document given with a refund request is (``Attachment.kind``; the policy's
+# ``documents`` facts use the same codes, see policies/billing-desk.toml).
+DOCUMENT_KIND_LABELS: dict[str, Promise] = {
+    "death_certificate": _("Death certificate"),
+    "medical_certificate": _("Medical certificate"),
+    "bank_statement": _("Bank statement"),
+    "screenshot": _("Screenshot"),
+    "other_document": _("Other document"),
+}
+
+
+def document_kinds_for(reason: str) -> list[str]:
+    """The kinds of document offered for a request with ``reason``."""
+    if reason == "special_circumstances":
+        return ["death_certificate", "medical_certificate", "other_document"]
+    return ["bank_statement", "screenshot", "other_document"]

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ..audit.selectors import audit_events_for
 from ..billing.models import ActivationKey, Charge, Order
 from ..customers.models import Customer
-from ..refunds.models import Decision, RefundRequest
+from ..refunds.models import Attachment, Decision, RefundRequest
 from ..subscriptions.models import Subscription
 
 # A new request on a charge waits until these are done (approved: the refund is on its way).
@@ -135,6 +135,14 @@ def refund_request_of(*, customer_id: int, request_id: int) -> RefundRequest:
     return refund_requests_of(customer_id=customer_id).get(pk=request_id)
 
 
+def attachments_of(*, customer_id: int, request_id: int) -> QuerySet[Attachment]:
+    """The documents given with the customer's request ``request_id``, oldest first (none for
+    another customer's request)."""
+    return Attachment.objects.filter(request_id=request_id,
+                                     request__customer_id=customer_id).order_by(
+        "uploaded_at", "id")
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One customer-safe step of a request's history. ``kind`` picks the wording in the
@@ -194,6 +202,37 @@ def refund_timeline(request: RefundRequest, language: str) -> list[TimelineEntry
         elif status and status != before.get("status"):
             # Any other move of the status (desk, jobs): the status only, never the note.
             entries.append(TimelineEntry(event.created_at, "status", by, status))
+    entries += _money_timeline(request)
+    entries.sort(key=lambda entry: entry.at)
+    return entries
+
+
+# What the customer is told about the money after approval (the refund's own audit events).
+_MONEY_STEPS = {"refund.submit": "refund_sent", "refund.accepted": "", "refund.succeeded":
+                "refund_done", "refund.failed": "refund_problem", "refund.canceled":
+                "refund_problem", "refund.overdue": "refund_late"}
+
+
+def _money_timeline(request: RefundRequest) -> list[TimelineEntry]:
+    from ..audit.models import AuditEvent
+    from ..payments.models import Refund
+
+    refunds = {refund.id: refund for refund in Refund.objects.filter(request=request)}
+    if not refunds:
+        return []
+    entries: list[TimelineEntry] = []
+    sent: set[str] = set()
+    for event in AuditEvent.objects.filter(object_type="payments.refund",
+                                           object_id__in=list(refunds)).order_by("created_at",
+                                                                                  "id"):
+        kind = _MONEY_STEPS.get(event.action, "")
+        if not kind or (kind == "refund_sent" and event.object_id in sent):
+            continue  # a second attempt is the same news for the customer
+        sent.add(event.object_id)
+        refund = refunds[event.object_id]
+        entries.append(TimelineEntry(event.created_at, kind, "system", "", {
+            "amount": refund.amount, "method": refund.charge.payment_method,
+            "expected_by": refund.expected_by}))
     return entries
 
 

@@ -1,5 +1,6 @@
-"""State changes the portal makes: e-mail sign-in links, and the two forms that need no account
-("cancel my contract", "re-send my activation key").
+"""State changes the portal makes: e-mail sign-in links, the two forms that need no account
+("cancel my contract", "re-send my activation key"), and a refund request submitted with its
+supporting document.
 
 Each runs in one transaction with its audit event; e-mails are enqueued on commit. The public
 forms never reveal whether something matched: the caller shows the same answer either way.
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import signing
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +24,8 @@ from ..audit.services import Actor, audit_record
 from ..billing.services import activation_key_resend
 from ..customers.models import Customer
 from ..notifications.services import email_enqueue
+from ..refunds.models import RefundRequest
+from ..refunds.services import attachment_add, refund_request_create
 from ..subscriptions.selectors import subscription_by_reference
 from ..subscriptions.services import SubscriptionError, subscription_cancel
 from .models import PublicRequest, SignInLink
@@ -179,3 +184,37 @@ def activation_key_request_submit(*, actor: Actor, holder_name: str, invoice_num
                      customer_id=customer_id, after={"result": submission.result},
                      note="sent" if key else "no order matches this holder name and invoice")
     return submission
+
+
+# -- refund requests ---------------------------------------------------------------------------
+
+# A request in one of these has its decision: a document given now would serve no review (and a
+# confidential one would have to be deleted at once, seed 002), so it is not stored.
+DECIDED_STATUSES = (RefundRequest.Status.APPROVED, RefundRequest.Status.DENIED,
+                    RefundRequest.Status.CLOSED, RefundRequest.Status.REDIRECTED)
+
+
+def refund_request_submit(*, actor: Actor, customer_id: int, charge_id: int, reason: str,
+                          description: str = "", document: File[Any] | None = None,
+                          document_kind: str = "") -> RefundRequest:
+    """The portal's refund form: ``refunds.services.refund_request_create`` (channel ``web``),
+    then the supporting ``document`` if one was given, in one transaction.
+
+    The document's kind is given to the policy as a fact (seed 002: a special-circumstances
+    request with a death or medical certificate goes to review without asking for one). When
+    the policy has already decided for good (approved at once, denied, redirected), the document
+    is not stored. An ``AttachmentError`` (type, size) undoes the whole submission, so the
+    customer can correct the file and submit again; ``FactsError`` and ``RefundRequestError``
+    as ``refund_request_create``.
+    """
+    if document is not None and not document_kind:
+        raise ValueError("document_kind is required with a document")
+    with transaction.atomic():
+        request = refund_request_create(
+            actor=actor, customer_id=customer_id, charge_id=charge_id, reason=reason,
+            description=description, channel="web",
+            documents=[document_kind] if document is not None else None)
+        if document is not None and request.status not in DECIDED_STATUSES:
+            attachment_add(actor=actor, request_id=request.pk, kind=document_kind,
+                           uploaded_file=document)
+    return request

@@ -24,16 +24,23 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..audit.services import Actor
+from ..billing.invoices import InvoicePdfUnavailable, invoice_context, invoice_pdf
 from ..customers.models import Customer
 from ..customers.services import customer_locale_set
 from ..policy import FactsError
+from ..refunds.models import RefundRequest
 from ..refunds.selectors import refund_expected_arrival, refund_preview
-from ..refunds.services import RefundRequestError, refund_request_create
+from ..refunds.services import (
+    AttachmentError,
+    RefundRequestError,
+    attachment_add,
+    refund_request_info_received,
+)
 from ..subscriptions.models import Subscription
 from ..subscriptions.services import (
     SubscriptionError,
@@ -53,22 +60,26 @@ from .forms import (
     ActivationKeyForm,
     CancelChoiceForm,
     ContactCheckForm,
+    DocumentAddForm,
     PublicCancelForm,
     RefundReasonForm,
     RefundSubmitForm,
     SignInForm,
     SignInLinkForm,
+    refund_submit_form_class,
 )
 from .labels import STORE_CHANNELS
 from .models import PublicRequest
 from .ratelimit import Limit, rate_limited
 from .services import (
+    DECIDED_STATUSES,
     SIGN_IN_SALT,
     SignInLinkError,
     acknowledgement_request,
     acknowledgement_token,
     activation_key_request_submit,
     public_cancellation_submit,
+    refund_request_submit,
     sign_in_link_send,
     sign_in_link_use,
 )
@@ -390,14 +401,23 @@ def subscription_auto_renew(request: HttpRequest, customer: Customer, pk: int) -
 @customer_page
 def invoice(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     order = _own(selectors.order_of, customer_id=customer.pk, order_id=pk)
-    charges = list(order.charges.all())
-    total = sum(c.amount for c in charges)
-    refunded = sum(c.refunded_amount for c in charges)
-    return render(request, "portal/invoice.html", {
-        "order": order, "customer": customer, "charges": charges, "total": total,
-        "refunded": refunded, "currency": charges[0].currency if charges else "EUR",
-        "merchant": settings.REFUNDABLE_MERCHANT,
-    })
+    return render(request, "portal/invoice.html", invoice_context(order))
+
+
+@customer_page
+def invoice_pdf_view(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """The invoice as a PDF download in the customer's language; a 503 page saying why when
+    this server cannot make PDFs (the HTML invoice still works)."""
+    order = _own(selectors.order_of, customer_id=customer.pk, order_id=pk)
+    try:
+        pdf = invoice_pdf(order=order, language=customer.locale)
+    except InvoicePdfUnavailable as error:
+        return render(request, "portal/invoice_pdf_unavailable.html",
+                      {"order": order, "reason": error.reason}, status=503)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{order.invoice_number}.pdf")
+    return response
 
 
 # -- refunds -------------------------------------------------------------------------------------
@@ -431,50 +451,109 @@ def refund_new(request: HttpRequest, customer: Customer, charge_id: int) -> Http
     if existing is not None or charge.refundable_amount <= 0:
         context["existing"] = existing
         return render(request, "portal/refund_unavailable.html", context, status=409)
+    submit: RefundSubmitForm | None = None
     if request.method == "POST":
-        submit = RefundSubmitForm(request.POST)
+        submit = refund_submit_form_class(request.POST.get("reason", ""))(
+            request.POST, request.FILES)
         if submit.is_valid():
+            data = submit.cleaned_data
             try:
-                created = refund_request_create(
+                created = refund_request_submit(
                     actor=_actor(request, customer), customer_id=customer.pk,
-                    charge_id=charge.pk, reason=submit.cleaned_data["reason"],
-                    description=submit.cleaned_data["description"], channel="web")
+                    charge_id=charge.pk, reason=data["reason"],
+                    description=data["description"], document=data.get("document"),
+                    document_kind=data.get("document_kind") or "")
+            except AttachmentError as error:
+                submit.add_error("document", _document_problem(error))
             except (FactsError, RefundRequestError):
                 messages.error(request, _("We could not record your request. Please contact "
                                           "us."))
                 return redirect("portal:account")
-            return redirect("portal:refund_detail", pk=created.pk)
+            else:
+                if data.get("document") and created.status in DECIDED_STATUSES:
+                    messages.info(request, _("Your request was decided at once, so your "
+                                             "document was not needed: we did not keep it."))
+                return redirect("portal:refund_detail", pk=created.pk)
         reason_form = RefundReasonForm({"reason": request.POST.get("reason", "")})
     else:
         reason_form = RefundReasonForm(request.GET if "reason" in request.GET else None)
-        submit = None
     context["reason_form"] = reason_form
     if reason_form.is_bound and reason_form.is_valid():
         reason = reason_form.cleaned_data["reason"]
         context.update(_preview_context(charge, reason, language[:2]))
         context["reason"] = reason
-        context["submit_form"] = submit or RefundSubmitForm(initial={"reason": reason})
-    bad = reason_form.is_bound and not reason_form.is_valid()
+        context["submit_form"] = submit or refund_submit_form_class(reason)(
+            initial={"reason": reason})
+    bad = (reason_form.is_bound and not reason_form.is_valid()) or bool(submit and submit.errors)
     return render(request, "portal/refund_new.html", context, status=400 if bad else 200)
 
 
-@customer_page
-def refund_detail(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    refund = _own(selectors.refund_request_of, customer_id=customer.pk, request_id=pk)
+# Where the customer may add a document on the status page: while a person reviews the request,
+# and to answer a request for information.
+DOCUMENT_STATUSES = (RefundRequest.Status.IN_REVIEW, RefundRequest.Status.INFO_REQUESTED)
+
+
+def _document_problem(error: AttachmentError, status: str | None = None) -> str:
+    """What the customer reads when the service refused a file the form had accepted."""
+    if status is not None and status not in DOCUMENT_STATUSES:
+        return _("The review of this request has ended: documents can no longer be added.")
+    return _("We could not store this document: %(problem)s.") % {"problem": error}
+
+
+def _refund_detail(request: HttpRequest, customer: Customer, refund: RefundRequest,
+                   document_form: DocumentAddForm | None = None) -> HttpResponse:
     language = (translation.get_language() or "en")[:2]
     engine = selectors.engine_decision(refund)
     message = ""
     if engine is not None:
         message = (engine.payload.get("messages") or {}).get(language) or engine.payload.get(
             "message", "")
+    if document_form is None and refund.status in DOCUMENT_STATUSES:
+        document_form = DocumentAddForm(reason=refund.reason)
     return render(request, "portal/refund_detail.html", {
         "refund": refund, "charge": refund.charge, "order": refund.charge.order,
         "timeline": selectors.refund_timeline(refund, language),
         "engine": engine, "engine_message": message,
         "arrival": refund_expected_arrival(request=refund),
-        # TODO(desk helper): attachments — upload with the request (content type and size
-        # checked, stored outside the web root) and list them here.
-    })
+        # The customer sees what they gave, never the content back (no download link).
+        "attachments": selectors.attachments_of(customer_id=customer.pk,
+                                                request_id=refund.pk),
+        "document_form": document_form,
+    }, status=400 if document_form is not None and document_form.errors else 200)
+
+
+@customer_page
+def refund_detail(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    refund = _own(selectors.refund_request_of, customer_id=customer.pk, request_id=pk)
+    return _refund_detail(request, customer, refund)
+
+
+@customer_page
+@require_POST
+def refund_document_add(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """"Add a document" on the status page, while the request is in review or information was
+    asked for."""
+    refund = _own(selectors.refund_request_of, customer_id=customer.pk, request_id=pk)
+    if refund.status not in DOCUMENT_STATUSES:
+        messages.error(request, _("The review of this request has ended: documents can no "
+                                  "longer be added."))
+        return redirect("portal:refund_detail", pk=refund.pk)
+    form = DocumentAddForm(request.POST, request.FILES, reason=refund.reason)
+    if form.is_valid():
+        upload = form.cleaned_data["document"]
+        try:
+            attachment_add(actor=_actor(request, customer), request_id=refund.pk,
+                           kind=form.cleaned_data["kind"], uploaded_file=upload)
+        except AttachmentError as error:
+            refund.refresh_from_db(fields=["status"])
+            form.add_error("document", _document_problem(error, refund.status))
+        else:
+            refund_request_info_received(actor=_actor(request, customer), request_id=refund.pk,
+                                         note=f"document {upload.name}")
+            messages.success(request, _("Thank you: we received your document “%(name)s”.")
+                             % {"name": upload.name})
+            return redirect("portal:refund_detail", pk=refund.pk)
+    return _refund_detail(request, customer, refund, form)
 
 
 # -- the forms that need no account ------------------------------------------------------------

@@ -31,11 +31,11 @@ class RefundRequest(models.Model):
         S.SUBMITTED: {S.TROUBLESHOOTING, S.IN_REVIEW, S.OFFERED, S.APPROVED, S.DENIED,
                       S.REDIRECTED},
         S.TROUBLESHOOTING: {S.IN_REVIEW, S.APPROVED, S.DENIED, S.CLOSED, S.OFFERED},
-        S.IN_REVIEW: {S.APPROVED, S.DENIED, S.INFO_REQUESTED},
+        S.IN_REVIEW: {S.APPROVED, S.DENIED, S.INFO_REQUESTED, S.CLOSED},
         S.INFO_REQUESTED: {S.IN_REVIEW, S.CLOSED},
         S.OFFERED: {S.APPROVED, S.CLOSED},
         S.APPROVED: {S.CLOSED},
-        S.DENIED: {S.IN_REVIEW},  # reopened by an agent
+        S.DENIED: {S.IN_REVIEW, S.CLOSED},  # reopened by an agent; closed by a lost dispute
         S.REDIRECTED: set(),
         S.CLOSED: set(),
     }
@@ -65,6 +65,9 @@ class RefundRequest(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="assigned_requests")
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the money needs a person after approval (a refund failed, or is overdue): the
+    # request comes back to the desk's queue until an agent deals with it.
+    money_attention = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Prefetch, QuerySet
 
 from ..billing.models import Charge
 from ..policy import Decision, decide, parse_facts
@@ -33,7 +32,7 @@ def refund_facts(*, charge: Charge, requested_at: datetime, reason: str,
         "purchased_at": charge.captured_at.isoformat(),
         "period_end": charge.period_end.isoformat() if charge.period_end else None,
         "amount": charge.amount, "currency": charge.currency,
-        "already_refunded": charge.refunded_amount + pending_refunds(charge_id=charge.pk),
+        "already_refunded": charge.refunded_amount + charge.pending_amount,
         "is_renewal": charge.is_renewal,
         "country": customer.country, "consumer": customer.consumer,
         "requested_at": requested_at.isoformat(), "reason": reason,
@@ -46,16 +45,6 @@ def refund_facts(*, charge: Charge, requested_at: datetime, reason: str,
         "payment_method": charge.payment_method, "language": customer.locale,
     }
     return facts
-
-
-def pending_refunds(*, charge_id: int, excluding_request: int | None = None) -> int:
-    """Minor units approved on a charge but not yet refunded (the refundable amount is
-    captured − refunded − pending). Until refunds are executed against a provider, every
-    approved request's amount is pending."""
-    approved = RefundRequest.objects.filter(charge_id=charge_id, status="approved")
-    if excluding_request is not None:
-        approved = approved.exclude(pk=excluding_request)
-    return int(approved.aggregate(total=Sum("approved_amount"))["total"] or 0)
 
 
 def refund_preview(*, charge: Charge, requested_at: datetime, reason: str,
@@ -82,8 +71,11 @@ def refund_requests_visible(*, customer_id: int | None, status: str | None = Non
                             ) -> QuerySet[RefundRequest]:
     """Requests with their charge and frozen decisions (oldest first, prefetched): only
     ``customer_id``'s, or with ``None`` every customer's (an integrator key)."""
+    from ..payments.models import Refund
+
     requests = RefundRequest.objects.select_related("charge__order").prefetch_related(
-        Prefetch("decisions", queryset=RefundDecision.objects.order_by("created_at", "id")))
+        Prefetch("decisions", queryset=RefundDecision.objects.order_by("created_at", "id")),
+        Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id")))
     if customer_id is not None:
         requests = requests.filter(customer_id=customer_id)
     if status:
@@ -91,43 +83,17 @@ def refund_requests_visible(*, customer_id: int | None, status: str | None = Non
     return requests
 
 
-def refund_approved_at(*, request: RefundRequest) -> datetime | None:
-    """When the request was last moved to approved (from its audit events), or None."""
-    from ..audit.selectors import audit_events_for
-
-    events = audit_events_for(object_type="refunds.refundrequest", object_id=request.pk)
-    approved = [e.created_at for e in events if (e.after or {}).get("status") == "approved"]
-    return approved[-1] if approved else None
-
-
-def business_days_after(start: date, days: int, country: str) -> date:
-    """``start`` plus ``days`` business days: weekends and ``country``'s public holidays
-    skipped."""
-    import holidays
-
-    try:
-        off = holidays.country_holidays(country, years=range(start.year, start.year + 2))
-    except NotImplementedError:  # a country the package does not know: weekends only
-        off = holidays.HolidayBase()
-    current, left = start, days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current not in off:
-            left -= 1
-    return current
-
-
 def refund_expected_arrival(*, request: RefundRequest) -> tuple[date, date] | None:
-    """For an approved request: the window in which the money should reach the customer's
-    original payment method, in business days of their country from the approval (the
-    product's ``refund_days_min``–``refund_days_max``). None when not approved."""
+    """For an approved request whose refund is on its way or arrived: the window in which the
+    money should reach the customer's original payment method (business days of their
+    country, from when the refund was made). None otherwise."""
+    from ..payments.selectors import refund_current
+
     if request.status != RefundRequest.Status.APPROVED:
         return None
-    approved_at = refund_approved_at(request=request) or request.created_at
-    charge = request.charge
-    subscription = charge.order.subscription
-    product = subscription.plan.product if subscription else None
-    low, high = (product.refund_days_min, product.refund_days_max) if product else (5, 7)
-    country = request.customer.country
-    start = timezone.localtime(approved_at).date()
-    return (business_days_after(start, low, country), business_days_after(start, high, country))
+    refund = refund_current(request_id=request.pk)
+    if refund is None or refund.expected_from is None or refund.expected_by is None:
+        return None
+    if refund.status in ("failed", "canceled"):
+        return None
+    return refund.expected_from, refund.expected_by

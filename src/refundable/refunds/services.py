@@ -22,11 +22,13 @@ from ..billing.models import Charge
 from ..desk.selectors import assignment_problem, team_for
 from ..desk.sla import review_due, review_due_in_days
 from ..notifications.services import email_enqueue
+from ..payments.selectors import charge_refund_blocker
+from ..payments.services import RefundError, refund_reserve
 from ..policy import Decision as EngineDecision
 from ..policy import Policy, decide, parse_facts
 from .models import Attachment, Decision, RefundRequest
 from .policies import policy_named, statutory_floor
-from .selectors import pending_refunds, refund_facts
+from .selectors import refund_facts
 
 _FIELDS = ["status", "sla_due_at", "approved_amount", "troubleshooting_state",
            "troubleshooting_started_at", "resolution_note"]
@@ -51,6 +53,19 @@ class AttachmentError(RefundRequestError):
     """A file refused: wrong type, too large, or the review has ended."""
 
 
+def _announce(event_type: str, request: RefundRequest) -> None:
+    """Tell integrators (outbound webhooks, sent after the commit)."""
+    from ..webhooks.payloads import iso, money
+    from ..webhooks.services import webhook_event_emit
+
+    currency = request.charge.currency
+    webhook_event_emit(event_type=event_type, customer_id=request.customer_id, data={
+        "object": "refund_request", "id": request.pk, "customer_id": request.customer_id,
+        "charge_id": request.charge_id, "reason": request.reason, "channel": request.channel,
+        "status": request.status, "approved_amount": money(request.approved_amount, currency),
+        "created_at": iso(request.created_at), "sla_due_at": iso(request.sla_due_at)})
+
+
 def _move(request: RefundRequest, target: str) -> None:
     if target not in RefundRequest.TRANSITIONS[request.status]:
         raise RefundRequestError(f"refund request #{request.pk} is {request.status}; it cannot "
@@ -72,9 +87,11 @@ def _apply_outcome(request: RefundRequest, decision: EngineDecision, now: dateti
     outcome = decision.outcome
     if outcome in ("refund", "credit"):
         amount = decision.amount or 0
-        if amount <= settings.REFUNDABLE_AUTO_APPROVE_LIMIT:
+        blocked = charge_refund_blocker(charge=request.charge) if outcome == "refund" else None
+        if amount <= settings.REFUNDABLE_AUTO_APPROVE_LIMIT and blocked is None:
             _move(request, S.APPROVED)
             request.approved_amount = amount
+
         else:
             _move(request, S.IN_REVIEW)
             request.sla_due_at = review_due_in_days(now=now, days=3)
@@ -94,6 +111,15 @@ def _apply_outcome(request: RefundRequest, decision: EngineDecision, now: dateti
         _move(request, S.OFFERED)
     else:
         _move(request, S.REDIRECTED)
+
+
+def _reserve_if_approved(request: RefundRequest, decision: EngineDecision, charge: Charge,
+                         now: datetime) -> None:
+    """The policy approved a refund by itself: reserve it on the (locked) charge; it is sent
+    after the commit."""
+    if request.status == S.APPROVED and decision.outcome == "refund" and request.approved_amount:
+        refund_reserve(actor=Actor.system("policy-engine"), charge=charge,
+                       amount=request.approved_amount, request_id=request.pk, now=now)
 
 
 def refund_request_create(*, actor: Actor, customer_id: int, charge_id: int, reason: str,
@@ -132,7 +158,10 @@ def refund_request_create(*, actor: Actor, customer_id: int, charge_id: int, rea
                      obj=request, customer_id=customer_id, before=before,
                      after=snapshot(request, _FIELDS),
                      note=f"{decision.outcome} by {decision.decided_by} rule {decision.rule}")
+        _reserve_if_approved(request, decision, charge, now)
         _route(request)
+        _announce("refund_request.created", request)
+        _announce("refund_request.decided", request)
         if request.status == S.TROUBLESHOOTING:
             _troubleshooting_start(request, decision)
         customer = charge.order.customer
@@ -193,8 +222,7 @@ def refund_request_approve(*, actor: Actor, request_id: int, amount: int, reason
     with transaction.atomic():
         request = _locked_request(request_id)
         charge = Charge.objects.select_for_update().get(pk=request.charge_id)
-        available = charge.refundable_amount - pending_refunds(charge_id=charge.pk,
-                                                               excluding_request=request.pk)
+        available = charge.refundable_amount
         if not 0 < amount <= available:
             raise RefundRequestError(f"the amount must be between 1 and {available} "
                                      "(minor units): the captured amount less what is refunded "
@@ -204,7 +232,13 @@ def refund_request_approve(*, actor: Actor, request_id: int, amount: int, reason
         _move(request, S.APPROVED)
         request.approved_amount = amount
         request.resolution_note = reason
+        request.money_attention = ""
         request.save()
+        try:
+            refund_reserve(actor=actor, charge=charge, amount=amount, request_id=request.pk,
+                           now=now)
+        except RefundError as exc:
+            raise RefundRequestError(str(exc)) from exc
         override = last is None or last.outcome != "refund" or last.amount != amount
         Decision.objects.create(
             request=request, decided_by=actor.label, facts=last.facts if last else {},
@@ -217,6 +251,7 @@ def refund_request_approve(*, actor: Actor, request_id: int, amount: int, reason
                      customer_id=request.customer_id, before=before,
                      after=snapshot(request, _FIELDS),
                      note=("override: " if override else "") + reason)
+        _announce("refund_request.approved", request)
         _review_ended(actor, request, now)
         email_enqueue(template="refund_request_decided", to=request.customer.email,
                       language=request.customer.locale, context={"request_id": request.pk})
@@ -241,6 +276,7 @@ def refund_request_deny(*, actor: Actor, request_id: int, reason: str,
         audit_record(actor=actor, action="refund_request.deny", obj=request,
                      customer_id=request.customer_id, before=before,
                      after=snapshot(request, _FIELDS), note=reason)
+        _announce("refund_request.denied", request)
         _review_ended(actor, request, now)
         email_enqueue(template="refund_request_decided", to=request.customer.email,
                       language=request.customer.locale, context={"request_id": request.pk})
@@ -262,6 +298,25 @@ def refund_request_ask_info(*, actor: Actor, request_id: int, question: str) -> 
         email_enqueue(template="information_requested", to=request.customer.email,
                       language=request.customer.locale,
                       context={"request_id": request.pk, "question": question})
+    return request
+
+
+def refund_request_info_received(*, actor: Actor, request_id: int, note: str = "",
+                                 now: datetime | None = None) -> RefundRequest:
+    """The customer answered an information request (a document, a reply): the request goes
+    back to review with a fresh SLA. Does nothing unless information was requested."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if request.status != S.INFO_REQUESTED:
+            return request
+        before = snapshot(request, _FIELDS)
+        _move(request, S.IN_REVIEW)
+        request.sla_due_at = review_due_in_days(now=now, days=3)
+        request.save()
+        audit_record(actor=actor, action="refund_request.info_received", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _FIELDS), note=note)
     return request
 
 
@@ -364,6 +419,8 @@ def refund_request_troubleshooting_expire(*, actor: Actor, request_id: int,
                      obj=request, customer_id=request.customer_id, before=before,
                      after=snapshot(request, _FIELDS),
                      note=f"{decision.outcome} by {decision.decided_by} rule {decision.rule}")
+        _reserve_if_approved(request, decision, charge, now)
+        _announce("refund_request.decided", request)
         outcome = request.status + (f" ({decision.amount} {decision.currency})"
                                     if decision.amount else "")
         for ticket in tickets:
@@ -398,6 +455,45 @@ def refund_request_assign(*, actor: Actor, request_id: int, team_id: int | None,
         audit_record(actor=actor, action="refund_request.assign", obj=request,
                      customer_id=request.customer_id, before=before,
                      after=snapshot(request, _DESK_FIELDS))
+    return request
+
+
+def refund_request_money_attention(*, actor: Actor, request_id: int, note: str,
+                                   now: datetime | None = None) -> RefundRequest:
+    """After approval the money needs a person (a refund failed, was canceled or is
+    overdue): the request returns to the desk's queue, at the top, with ``note`` saying why.
+    Cleared when an agent sends the refund again or closes the request."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        before = snapshot(request, [*_DESK_FIELDS, "money_attention"])
+        request.money_attention = note[:200]
+        request.priority = 1
+        request.escalated_at = request.escalated_at or now
+        request.sla_due_at = now
+        request.save(update_fields=["money_attention", "priority", "escalated_at",
+                                    "sla_due_at"])
+        audit_record(actor=actor, action="refund_request.money_attention", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, [*_DESK_FIELDS, "money_attention"]), note=note)
+    return request
+
+
+def refund_request_close(*, actor: Actor, request_id: int, reason: str) -> RefundRequest:
+    """Close a request for good (a lost dispute: the bank already returned the money)."""
+    with transaction.atomic():
+        request = _locked_request(request_id)
+        if request.status == S.CLOSED:
+            return request
+        before = snapshot(request, _FIELDS)
+        _move(request, S.CLOSED)
+        request.resolution_note = reason
+        request.money_attention = ""
+        request.save()
+        audit_record(actor=actor, action="refund_request.close", obj=request,
+                     customer_id=request.customer_id, before=before,
+                     after=snapshot(request, _FIELDS), note=reason)
+        _announce("refund_request.closed", request)
     return request
 
 

@@ -16,6 +16,8 @@ from ..audit.services import Actor, audit_record, snapshot
 from ..catalog.models import Plan
 from ..customers.models import Customer
 from ..notifications.services import email_enqueue
+from ..webhooks.payloads import subscription_payload
+from ..webhooks.services import webhook_event_emit
 from .models import CHANNELS, Subscription
 
 _FIELDS = ["status", "auto_renew", "cancel_requested_at", "cancel_effective_at", "cancel_reason"]
@@ -68,6 +70,9 @@ def subscription_cancel(*, actor: Actor, subscription_id: int, when: str,
         audit_record(actor=actor, action="subscription.cancel", obj=subscription,
                      customer_id=subscription.customer_id, before=before,
                      after=snapshot(subscription, _FIELDS), note=when)
+        webhook_event_emit(event_type="subscription.canceled",
+                           data=subscription_payload(subscription),
+                           customer_id=subscription.customer_id)
         email_enqueue(template="cancellation_confirmed", to=subscription.customer.email,
                       language=subscription.customer.locale,
                       context={"subscription_id": subscription.pk})
@@ -95,6 +100,9 @@ def subscription_cancel_undo(*, actor: Actor, subscription_id: int,
         audit_record(actor=actor, action="subscription.cancel_undo", obj=subscription,
                      customer_id=subscription.customer_id, before=before,
                      after=snapshot(subscription, _FIELDS))
+        webhook_event_emit(event_type="subscription.cancellation_undone",
+                           data=subscription_payload(subscription),
+                           customer_id=subscription.customer_id)
         email_enqueue(template="cancellation_undone", to=subscription.customer.email,
                       language=subscription.customer.locale,
                       context={"subscription_id": subscription.pk})
@@ -117,6 +125,9 @@ def subscription_auto_renew_set(*, actor: Actor, subscription_id: int,
         audit_record(actor=actor, action="subscription.auto_renew", obj=subscription,
                      customer_id=subscription.customer_id, before=before,
                      after=snapshot(subscription, _FIELDS))
+        webhook_event_emit(event_type="subscription.auto_renewal_changed",
+                           data=subscription_payload(subscription),
+                           customer_id=subscription.customer_id)
     return subscription
 
 

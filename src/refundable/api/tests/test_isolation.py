@@ -34,6 +34,8 @@ MATRIX: list[tuple[str, str, Call, str | None]] = [
      lambda c, o: post(c, f"/subscriptions/{o.subscription.pk}/auto-renewal",
                        {"enabled": True}), None),
     ("get", "/orders/{order_id}", lambda c, o: get(c, f"/orders/{o.charge.order_id}"), None),
+    ("get", "/orders/{order_id}/invoice.pdf",
+     lambda c, o: get(c, f"/orders/{o.charge.order_id}/invoice.pdf"), None),
     ("get", "/refund-requests/{request_id}",
      lambda c, o: get(c, f"/refund-requests/{o.request.pk}"), None),
     ("post", "/refund-requests",

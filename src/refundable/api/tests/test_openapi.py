@@ -17,6 +17,7 @@ EXPECTED = {
     "/api/v1/subscriptions/{subscription_id}/auto-renewal": {"post"},
     "/api/v1/orders": {"get"},
     "/api/v1/orders/{order_id}": {"get"},
+    "/api/v1/orders/{order_id}/invoice.pdf": {"get"},
     "/api/v1/refund-requests": {"get", "post"},
     "/api/v1/refund-requests/{request_id}": {"get"},
     "/api/v1/tickets": {"get"},

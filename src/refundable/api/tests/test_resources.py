@@ -113,8 +113,9 @@ def test_orders_with_charges(integrator: Client, account: Account, other: Accoun
     assert order["subscription"] == account.subscription.pk
     [charge] = order["charges"]
     assert charge["id"] == account.charge.pk and charge["object"] == "charge"
+    # The account's request was approved by the policy: its refund is reserved, on its way.
     assert (charge["amount"], charge["currency"], charge["refunded_amount"],
-            charge["refundable_amount"]) == (8999, "EUR", 0, 8999)
+            charge["pending_amount"], charge["refundable_amount"]) == (8999, "EUR", 0, 8999, 0)
     assert charge["payment_method"] == "card"
     assert_error(get(integrator, "/orders/999999"), 404, "resource_missing")
 

@@ -456,3 +456,20 @@ def test_services_refuse_what_the_importer_would_reject(people: dict[str, Custom
                      period_start=NOW, period_end=NOW.replace(year=2027),
                      subscription_id=other.pk)
     assert not AuditEvent.objects.exists()
+
+
+def test_orders_say_which_provider_captured_them(
+        tmp_path: Path, plans: dict[str, Plan], people: dict[str, Customer]) -> None:
+    when = "2026-01-10T09:00:00+01:00"
+    path = csv_file(tmp_path, f"""
+        order_number,invoice_number,customer_email,created_at,amount,currency,period_start,period_end,provider,provider_reference
+        S-1,SI-1,ana@example.test,{when},8999,EUR,{when},,stripe,ch_3Ab
+        S-2,SI-2,ana@example.test,{when},8999,EUR,{when},,stripe,
+        S-3,SI-3,ana@example.test,{when},8999,EUR,{when},,adyen,x
+        S-4,SI-4,ana@example.test,{when},8999,EUR,{when},,,
+    """)
+    report = import_csv("orders", path)
+    assert (report.rows_read, report.imported, report.rejected) == (4, 2, 2)
+    assert problems(report.errors) == {(3, "provider_reference"), (4, "provider")}
+    assert Charge.objects.get(order__order_number="S-1").provider == "stripe"
+    assert Charge.objects.get(order__order_number="S-4").provider == "sandbox"

@@ -32,3 +32,11 @@ def message_in(payload: dict[str, object], language: str) -> str:
     if isinstance(messages, dict) and isinstance(messages.get(language), str):
         return str(messages[language])
     return str(payload.get("message") or "")
+
+
+@register.simple_tag
+def inbound_to_review() -> int:
+    """How many received e-mails wait for an agent (for the desk's menu)."""
+    from ..selectors import inbound_to_review_count
+
+    return inbound_to_review_count()

@@ -105,11 +105,11 @@ def test_a_reply_is_mailed_in_the_customers_language_and_an_internal_note_never(
     assert ticket.status == "open"
     assert ticket.first_responded_at == MONDAY_10 + timedelta(hours=1)
     run_queued_jobs()
-    mails = [m for m in smtp.messages if f"n° {ticket.pk}" in str(m["Subject"])]
+    mails = [m for m in smtp.messages if f"[#{ticket.pk}]" in str(m["Subject"])]
     assert len(mails) == 1
     mail = mails[0]
     assert mail["To"] == "claire@example.test"
-    assert mail["Subject"] == f"Re : Charged twice [ticket n° {ticket.pk}]"
+    assert mail["Subject"] == f"Re : Charged twice [#{ticket.pk}]"
     body = text_of(mail)
     assert "Bonjour Claire" in body and "double prélèvement" in body and "service client" in body
     assert not any("upset" in text_of(m) for m in smtp.messages)
@@ -125,7 +125,7 @@ def test_a_reply_to_an_english_customer_is_in_english(smtp: Any) -> None:
     ticket_reply(actor=actor_of(agent("ana")), ticket_id=ticket.pk, body="Try the reset link.")
     run_queued_jobs()
     mail = next(m for m in smtp.messages if m["To"] == "sam@example.test")
-    assert mail["Subject"] == f"Re: Can't sign in [ticket #{ticket.pk}]"
+    assert mail["Subject"] == f"Re: Can't sign in [#{ticket.pk}]"
     assert "Hello Sam" in text_of(mail) and "customer support" in text_of(mail)
 
 

@@ -1,5 +1,5 @@
 """Template filters of the portal: money in the active language, and customers' words for
-codes (statuses, reasons, periods, payment methods, channels)."""
+codes (statuses, reasons, periods, payment methods, channels, kinds of document)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ...policy.money import format_money
 from ...refunds.labels import OUTCOME_HEADINGS, reason_label, status_label
 from ..labels import (
     CHANNEL_LABELS,
+    DOCUMENT_KIND_LABELS,
     PAYMENT_METHOD_LABELS,
     PERIOD_LABELS,
     SUBSCRIPTION_STATUS_LABELS,
@@ -60,3 +61,8 @@ def payment_method(code: str) -> str:
 @register.filter
 def channel(code: str) -> str:
     return str(CHANNEL_LABELS.get(code, code))
+
+
+@register.filter
+def document_kind(code: str) -> str:
+    return str(DOCUMENT_KIND_LABELS.get(code, code.replace("_", " ")))

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from refundable.billing.models import ActivationKey, Charge
+from refundable.catalog.models import Plan
 from refundable.customers.models import Customer
 from refundable.subscriptions.models import Subscription
-from refundable.testing.factories import ChargeFactory, CustomerFactory, SubscriptionFactory
+from refundable.testing.factories import (
+    ChargeFactory,
+    CustomerFactory,
+    PlanFactory,
+    ProductFactory,
+    SubscriptionFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,12 +45,15 @@ class Account:
         return self.charge.order_id
 
 
-def make_account(name: str, email: str, locale: str = "en") -> Account:
+def make_account(name: str, email: str, locale: str = "en", *,
+                 plan: Plan | None = None) -> Account:
     customer = CustomerFactory.create(name=name, email=email, locale=locale,
                                       user__username=email, user__email=email)
-    subscription = SubscriptionFactory.create(customer=customer)
+    subscription = (SubscriptionFactory.create(customer=customer, plan=plan) if plan
+                    else SubscriptionFactory.create(customer=customer))
     charge = ChargeFactory.create(order__subscription=subscription,
-                                  order__customer=customer)
+                                  order__customer=customer,
+                                  amount=plan.price if plan else 8999)
     key = ActivationKey.objects.create(subscription=subscription, holder_name=name,
                                        key="RFND-0A1B2C3D-0001")
     return Account(customer, subscription, charge, key)
@@ -57,9 +69,27 @@ def bob() -> Account:
     return make_account("Bob Durand", "bob@example.test")
 
 
+def membership_plan() -> Plan:
+    """Seed 002's membership: the billing desk's policy, every request reviewed by a person and
+    special circumstances decided on documents."""
+    product = ProductFactory.create(code="membership", name="Members Club")
+    plan: Plan = PlanFactory.create(product=product, code="membership-annual",
+                                    name="Members Club — annual", price=19999,
+                                    policy_file="billing-desk.toml")
+    return plan
+
+
 @pytest.fixture
 def alice_client(alice: Account) -> Client:
     client = Client()
     assert alice.customer.user is not None
     client.force_login(alice.customer.user)
     return client
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """Uploaded documents go to a temporary MEDIA_ROOT."""
+    root = tmp_path / "uploads"
+    settings.MEDIA_ROOT = root
+    return root

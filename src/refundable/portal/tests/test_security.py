@@ -4,9 +4,11 @@ customer's ids, answers 404 and changes nothing. Sign-in required; CSRF on every
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -23,7 +25,7 @@ from .conftest import Account
 pytestmark = pytest.mark.django_db
 
 
-def customer_urls(account: Account, request_id: int) -> list[tuple[str, str, dict[str, str]]]:
+def customer_urls(account: Account, request_id: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, url, data) for every portal URL about one customer's objects."""
     subscription, order, charge = account.subscription.pk, account.order_id, account.charge.pk
     return [
@@ -34,11 +36,15 @@ def customer_urls(account: Account, request_id: int) -> list[tuple[str, str, dic
         ("post", reverse("portal:subscription_auto_renew", args=[subscription]),
          {"enabled": "off"}),
         ("get", reverse("portal:invoice", args=[order]), {}),
+        ("get", reverse("portal:invoice_pdf", args=[order]), {}),
         ("get", reverse("portal:refund_new", args=[charge]), {}),
         ("get", reverse("portal:refund_new", args=[charge]), {"reason": "dissatisfied"}),
         ("post", reverse("portal:refund_new", args=[charge]),
          {"reason": "dissatisfied", "description": "x"}),
         ("get", reverse("portal:refund_detail", args=[request_id]), {}),
+        ("post", reverse("portal:refund_document_add", args=[request_id]),
+         {"kind": "other_document",
+          "document": SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 8)}),
     ]
 
 
@@ -58,7 +64,7 @@ def test_every_customer_url_answers_404_for_another_customers_ids(
     before_events = AuditEvent.objects.count()
     before = Subscription.objects.values().get(pk=bob.subscription.pk)
     tried = customer_urls(bob, bob_request.pk)
-    assert len(tried) == 10
+    assert len(tried) == 12
     with time_machine.travel(NOW, tick=False):
         for method, url, data in tried:
             response = getattr(alice_client, method)(url, data)
@@ -82,7 +88,8 @@ def test_the_same_urls_work_for_their_owner(bob: Account, bob_request: RefundReq
 
 def test_unknown_ids_answer_404(alice_client: Client) -> None:
     for name in ("portal:subscription_cancel", "portal:subscription_cancellation",
-                 "portal:invoice", "portal:refund_new", "portal:refund_detail"):
+                 "portal:invoice", "portal:invoice_pdf", "portal:refund_new",
+                 "portal:refund_detail"):
         assert alice_client.get(reverse(name, args=[999999])).status_code == 404, name
 
 
@@ -116,6 +123,8 @@ def test_every_form_needs_the_csrf_token(alice: Account) -> None:
         (reverse("portal:subscription_auto_renew", args=[alice.subscription.pk]),
          {"enabled": "off"}),
         (reverse("portal:refund_new", args=[alice.charge.pk]), {"reason": "dissatisfied"}),
+        # (refused before the request is even looked up)
+        (reverse("portal:refund_document_add", args=[999999]), {"kind": "other_document"}),
         (reverse("portal:public_cancel"), {"name": "A", "email": "alice@example.test",
                                            "reference": alice.subscription.reference,
                                            "when": "now", "step": "confirm"}),

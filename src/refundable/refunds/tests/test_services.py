@@ -39,7 +39,7 @@ def test_within_the_guarantee_small_refund_is_approved_and_frozen() -> None:
     assert decision.rule == "money-back-60-days" and decision.amount == 8999
     assert decision.facts["country"] == "FR" and decision.payload["explanation"]
     actions = list(AuditEvent.objects.values_list("action", flat=True))
-    assert actions == ["refund_request.create", "refund_request.decide"]
+    assert actions == ["refund_request.create", "refund_request.decide", "refund.create"]
 
 
 def test_preview_equals_the_decision_recorded() -> None:
