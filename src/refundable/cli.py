@@ -358,7 +358,9 @@ Refundable is running on http://{host}/  (Ctrl-C to stop)
   operator         http://{host}/desk/   operator / {DEMO_PASSWORDS['operator']}
   JSON API         http://{host}/api/v1/docs
 The worker sends the e-mails: to files in {settings.EMAIL_FILE_PATH} (or to the SMTP server
-at $EMAIL_HOST:$EMAIL_PORT when EMAIL_HOST is set). The demo database is
+at $EMAIL_HOST:$EMAIL_PORT when EMAIL_HOST is set). It also sends the approved refunds to the
+sandbox provider, which settles them {settings.REFUNDABLE_SANDBOX_SETTLE_SECONDS} s later (the
+desk's Money page: http://{host}/desk/money/). The demo database is
 {settings.DATABASES["default"]["NAME"]} (delete it to start afresh).
 """, flush=True)
     try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
 from django_tasks import task
 
 from ..audit.services import Actor
+from ..notifications.periodic import periodic_next, periodic_start
 from .services import sla_escalate_overdue
 
 SLA_EVERY_MINUTES = 5
@@ -22,18 +21,10 @@ def sla_escalate(*, every_minutes: int = 0) -> dict[str, Any]:
     try:
         return sla_escalate_overdue(actor=Actor.system("sla"))
     finally:
-        if every_minutes > 0:
-            sla_escalate.using(run_after=timezone.now() + timedelta(minutes=every_minutes)
-                               ).enqueue(every_minutes=every_minutes)
+        periodic_next(sla_escalate, every_minutes=every_minutes)
 
 
 def sla_escalation_schedule(*, every_minutes: int = SLA_EVERY_MINUTES) -> bool:
     """Queue the periodic SLA batch unless a run is already waiting (for the worker to call
     when it starts). True when it queued one."""
-    from django_tasks_db.models import DBTaskResult
-
-    waiting = DBTaskResult.objects.filter(task_path=sla_escalate.module_path, status="READY")
-    if waiting.exists():
-        return False
-    sla_escalate.enqueue(every_minutes=every_minutes)
-    return True
+    return periodic_start(sla_escalate, every_minutes=every_minutes)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
 from django_tasks import task
 
 from ..audit.services import Actor
+from ..notifications.periodic import periodic_next, periodic_start
 
 MONEY_EVERY_MINUTES = 1
 
@@ -31,17 +30,10 @@ def money_batch(*, every_minutes: int = 0) -> dict[str, Any]:
     try:
         return money_batch_run(actor=Actor.system("money-batch"))
     finally:
-        if every_minutes > 0:
-            money_batch.using(run_after=timezone.now() + timedelta(minutes=every_minutes)
-                              ).enqueue(every_minutes=every_minutes)
+        periodic_next(money_batch, every_minutes=every_minutes)
 
 
 def money_batch_schedule(*, every_minutes: int = MONEY_EVERY_MINUTES) -> bool:
     """Queue the periodic money batch unless a run is already waiting (the worker calls it
     when it starts). True when it queued one."""
-    from django_tasks_db.models import DBTaskResult
-
-    if DBTaskResult.objects.filter(task_path=money_batch.module_path, status="READY").exists():
-        return False
-    money_batch.enqueue(every_minutes=every_minutes)
-    return True
+    return periodic_start(money_batch, every_minutes=every_minutes)

@@ -4,6 +4,7 @@ open disputes with their evidence pack. Thin: services do the work."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -83,34 +84,35 @@ def refund_detail(request: HttpRequest, profile: StaffProfile, refund_id: str) -
         "refund": refund, "events": audit_trail(obj=refund)})
 
 
+def _refund_action(request: HttpRequest, refund_id: str, change: Callable[[Refund], object],
+                   done: str) -> HttpResponseBase:
+    """Run one change on a refund; the page shows the service's refusal or ``done``."""
+    refund = _refund_or_404(refund_id)
+    try:
+        change(refund)
+    except services.RefundError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("payments:refund_detail", refund_id=refund.id)
+
+
 @require_POST
 @staff_required
 def refund_mark_sent_view(request: HttpRequest, profile: StaffProfile,
                           refund_id: str) -> HttpResponseBase:
-    refund = _refund_or_404(refund_id)
-    try:
-        services.refund_mark_sent(actor=_actor(profile), refund_id=refund.id,
-                                  reference=request.POST.get("reference", ""))
-    except services.RefundError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Refund recorded as sent."))
-    return redirect("payments:refund_detail", refund_id=refund.id)
+    return _refund_action(request, refund_id, lambda refund: services.refund_mark_sent(
+        actor=_actor(profile), refund_id=refund.id,
+        reference=request.POST.get("reference", "")), _("Refund recorded as sent."))
 
 
 @require_POST
 @staff_required
 def refund_cancel_view(request: HttpRequest, profile: StaffProfile,
                        refund_id: str) -> HttpResponseBase:
-    refund = _refund_or_404(refund_id)
-    try:
-        services.refund_cancel(actor=_actor(profile), refund_id=refund.id,
-                               reason=request.POST.get("reason", ""))
-    except services.RefundError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Refund canceled; the amount is free again."))
-    return redirect("payments:refund_detail", refund_id=refund.id)
+    return _refund_action(request, refund_id, lambda refund: services.refund_cancel(
+        actor=_actor(profile), refund_id=refund.id, reason=request.POST.get("reason", "")),
+        _("Refund canceled; the amount is free again."))
 
 
 @require_POST

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
 from django_tasks import task
 
 from ..audit.services import Actor
+from ..notifications.periodic import periodic_next, periodic_start
 from .services import webhook_deliveries_due_send, webhook_delivery_attempt
 
 SWEEP_EVERY_MINUTES = 5
@@ -36,18 +34,10 @@ def webhook_sweep(*, every_minutes: int = 0) -> int:
     try:
         return webhook_deliveries_due_send()
     finally:
-        if every_minutes > 0:
-            webhook_sweep.using(run_after=timezone.now() + timedelta(minutes=every_minutes)
-                                ).enqueue(every_minutes=every_minutes)
+        periodic_next(webhook_sweep, every_minutes=every_minutes)
 
 
 def webhook_sweep_schedule(*, every_minutes: int = SWEEP_EVERY_MINUTES) -> bool:
     """Queue the periodic sweep unless a run is already waiting (for the worker to call when it
     starts). True when it queued one."""
-    from django_tasks_db.models import DBTaskResult
-
-    waiting = DBTaskResult.objects.filter(task_path=webhook_sweep.module_path, status="READY")
-    if waiting.exists():
-        return False
-    webhook_sweep.enqueue(every_minutes=every_minutes)
-    return True
+    return periodic_start(webhook_sweep, every_minutes=every_minutes)

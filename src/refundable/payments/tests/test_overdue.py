@@ -61,6 +61,9 @@ def test_a_late_refund_escalates_and_the_customer_is_told_what_next(
     request.refresh_from_db()
     assert "overdue" in request.money_attention and request.priority == 1
     assert [item.pk for item in queue if item.kind == "request"] == [request.pk]
+    timeline = client.get(f"/refunds/{request.pk}/").content.decode()
+    assert "Nous avons renvoyé 89,99" in timeline  # the money's steps, in French
+    assert "prend plus de temps que prévu" in timeline
     run_queued_jobs()
     [mail] = [m for m in smtp.messages if "retard" in m["Subject"]]
     body = text_of(mail)

@@ -26,25 +26,13 @@ from refundable.payments.services import (
     refunds_reconcile,
     sandbox_webhooks_deliver,
 )
-from refundable.refunds.models import RefundRequest
 from refundable.refunds.services import refund_request_create
 from refundable.testing.factories import NOW, ChargeFactory
 
+from .support import approved
+
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
-
-
-@pytest.fixture(autouse=True)
-def _settle_at_once(settings: Any) -> None:
-    settings.REFUNDABLE_SANDBOX_SETTLE_SECONDS = 0
-    settings.REFUNDABLE_RECONCILE_GRACE_SECONDS = 0
-
-
-def approved() -> RefundRequest:
-    charge = ChargeFactory.create()
-    return refund_request_create(actor=Actor("customer", "c"),
-                                 customer_id=charge.order.customer_id, charge_id=charge.pk,
-                                 reason="dissatisfied", now=NOW)
 
 
 def sandbox_event(kind: str, data: dict[str, Any], event_id: str = "sbevt_1") -> bytes:

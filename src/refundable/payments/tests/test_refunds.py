@@ -24,30 +24,14 @@ from refundable.payments.services import (
     refund_retry,
     refunds_reconcile,
 )
-from refundable.refunds.models import RefundRequest
-from refundable.refunds.services import refund_request_create
 from refundable.testing.factories import NOW, ChargeFactory
 from refundable.testing.jobs import run_queued_jobs
 from refundable.webhooks.models import WebhookEvent
 
+from .support import approved
+
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
-
-
-@pytest.fixture(autouse=True)
-def _settle_at_once(settings: Any) -> None:
-    settings.REFUNDABLE_SANDBOX_SETTLE_SECONDS = 0
-    settings.REFUNDABLE_RECONCILE_GRACE_SECONDS = 0
-
-
-def approved(charge: Charge | None = None, **charge_fields: Any) -> RefundRequest:
-    """A request the policy approves at once (day 10 of the 60-day guarantee, 89.99 EUR)."""
-    charge = charge or ChargeFactory.create(**charge_fields)
-    request = refund_request_create(
-        actor=Actor("customer", "c"), customer_id=charge.order.customer_id,
-        charge_id=charge.pk, reason="dissatisfied", now=NOW)
-    assert request.status == "approved"
-    return request
 
 
 def books(charge: Charge) -> tuple[int, int]:
