@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
@@ -14,6 +15,7 @@ from refundable.audit.services import Actor
 from refundable.billing.models import Charge
 from refundable.customers.demo import CUSTOMER_EMAIL, DEMO_PASSWORDS, demo_load
 from refundable.customers.models import Customer
+from refundable.payments.models import Refund
 from refundable.portal.templatetags.portal_tags import money
 from refundable.refunds.models import RefundRequest
 from refundable.refunds.services import refund_request_create
@@ -78,3 +80,16 @@ def test_agent_approves_a_reviewed_request_and_the_customer_sees_it(
     subjects = {str(m["Subject"]).strip(): m for m in smtp.messages if m["To"] == CUSTOMER_EMAIL}
     decided = subjects[f"Votre demande de remboursement n° {refund.pk} : acceptée"]
     assert "Notre réponse : Confirmed with the bank" in text_of(decided)
+
+    # The worker sent the refund to the sandbox provider: the customer's page shows it on its
+    # way, with the latest day it should arrive (business days of France).
+    sent = Refund.objects.get(request=refund)
+    assert sent.status == "pending" and sent.submitted_at is not None
+    assert sent.expected_by is not None
+    page.reload()
+    with translation.override("fr"):
+        on_its_way = gettext("We sent %(amount)s back to your original means of payment.") % {
+            "amount": money(charge.amount, charge.currency)}
+        latest_day = date_format(sent.expected_by, "DATE_FORMAT")
+    expect(page.locator("ol.timeline > li").last).to_contain_text(on_its_way)
+    expect(page.locator("main")).to_contain_text(latest_day)
