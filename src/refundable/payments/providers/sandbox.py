@@ -256,6 +256,16 @@ class SandboxProvider:
                 "evidence_due_by": None}, "", now)
 
 
+def sandbox_fault_add(*, kind: str, count: int = 1, charge_reference: str = "",
+                      delay_seconds: int = 0) -> SandboxFault:
+    """Make the sandbox's next ``count`` matching calls misbehave (``SandboxFault.KINDS``)."""
+    if kind not in SandboxFault.KINDS:
+        raise ValueError(f"unknown fault {kind!r}: one of {', '.join(SandboxFault.KINDS)}")
+    return SandboxFault.objects.create(kind=kind, remaining=count,
+                                       charge_reference=charge_reference,
+                                       delay_seconds=delay_seconds)
+
+
 def sandbox_events_due(*, now: datetime | None = None) -> list[tuple[int, bytes, str]]:
     """Events ready to deliver: (row id, body, signature)."""
     now = now or timezone.now()

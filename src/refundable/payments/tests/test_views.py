@@ -103,3 +103,27 @@ def test_the_money_pages_speak_french() -> None:
     client.force_login(agent("lea"))
     page = client.get("/desk/money/", headers={"Accept-Language": "fr"}).content.decode()
     assert "Contestations ouvertes" in page and "Remboursements en cours" in page
+
+
+def test_the_sandbox_command_drives_faults_and_chargebacks() -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    request = approved()
+    out = StringIO()
+    call_command("sandbox", "fault", "timeout_after", "--count", "2", stdout=out)
+    assert SandboxFault.objects.get().remaining == 2
+    with pytest.raises(CommandError, match="--count"):
+        call_command("sandbox", "fault", "decline", "--count", "0")
+    call_command("sandbox", "dispute-open", str(request.charge_id), stdout=out)
+    dispute = Dispute.objects.get()
+    assert dispute.status == "needs_response" and dispute.charge_id == request.charge_id
+    call_command("sandbox", "dispute-close", dispute.provider_dispute_id, "--lost", stdout=out)
+    assert Dispute.objects.get().status == "lost"
+    request.refresh_from_db()
+    assert request.status == "closed"
+    with pytest.raises(CommandError, match="no charge"):
+        call_command("sandbox", "dispute-open", "999999")
+    call_command("sandbox", "status", stdout=out)
+    assert "fault timeout_after × 2" in out.getvalue()
