@@ -17,8 +17,8 @@ from ..audit.services import Actor
 from ..billing.models import ActivationKey, Charge, Order
 from ..catalog.models import Plan, Product
 from ..desk.models import Macro, Team, Ticket
+from ..payments.provider_events import sandbox_webhooks_deliver
 from ..payments.providers.sandbox import SandboxProvider
-from ..payments.services import sandbox_webhooks_deliver
 from ..refunds.services import refund_request_create
 from ..subscriptions.models import Subscription
 from .models import Customer, StaffProfile

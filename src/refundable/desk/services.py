@@ -489,12 +489,8 @@ def _inbound_files(actor: Actor, ticket: Ticket, data: InboundEmailData) -> list
     small enough (``attachment_add`` decides), else only described."""
     from django.core.files.base import ContentFile
 
-    from ..refunds.services import (
-        ATTACHMENT_MAX_BYTES,
-        AttachmentError,
-        attachment_add,
-        sniff_content_type,
-    )
+    from ..refunds.attachments import ATTACHMENT_MAX_BYTES, attachment_add, sniff_content_type
+    from ..refunds.errors import AttachmentError
     from .inbound import ATTACHMENTS_MAX
 
     described: list[dict[str, Any]] = []

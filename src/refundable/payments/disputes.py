@@ -88,11 +88,11 @@ def _dispute_lost(actor: Actor, dispute: Dispute, now: datetime) -> None:
     """The bank returned the money to the customer: nothing more is owed on this charge."""
     from ..refunds.models import RefundRequest
     from ..refunds.services import refund_request_close
-    from .services import _refund_finish
+    from .services import refund_finish
 
     for refund in Refund.objects.filter(charge_id=dispute.charge_id, status=Refund.S.PENDING,
                                         submitted_at__isnull=True):
-        _refund_finish(actor=actor, refund_id=refund.id, status=Refund.S.CANCELED, now=now,
+        refund_finish(actor=actor, refund_id=refund.id, status=Refund.S.CANCELED, now=now,
                        reason="the dispute was lost: the bank returned the money")
     closing = RefundRequest.objects.filter(charge_id=dispute.charge_id).exclude(
         status__in=[RefundRequest.Status.CLOSED, RefundRequest.Status.REDIRECTED])

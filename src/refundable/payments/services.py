@@ -20,25 +20,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..audit.services import Actor, audit_record, snapshot
 from ..billing.models import Charge
 from ..notifications.services import email_enqueue
 from .crash import crashpoint
-from .models import Dispute, ProviderEventRecord, Refund
+from .models import Dispute, Refund
 from .providers import provider_for_charge, provider_named
 from .providers.base import (
     ProviderDeclined,
-    ProviderDispute,
     ProviderError,
     ProviderRefund,
-    WebhookSignatureError,
 )
-
-__all__ = ["RefundError", "WebhookSignatureError"]  # re-exported for callers
-from .selectors import charge_by_reference, expected_arrival_window
+from .selectors import expected_arrival_window
 
 S = Refund.Status
 _FIELDS = ["status", "provider_refund_id", "submitted_at", "attempts", "settled_at",
@@ -171,12 +167,12 @@ def _send(*, actor: Actor, refund: Refund, now: datetime) -> Refund:
             amount=refund.amount, currency=refund.currency,
             metadata={"refund_request": str(refund.request_id or "")})
     except ProviderDeclined as exc:
-        return _refund_finish(actor=actor, refund_id=refund.id, status=S.FAILED,
+        return refund_finish(actor=actor, refund_id=refund.id, status=S.FAILED,
                               reason=f"{exc.code}: {exc}"[:200], now=now)
     except ProviderError as exc:  # unavailable, misconfigured: the outcome is unknown
         return _refund_unknown(actor=actor, refund_id=refund.id, reason=str(exc)[:200])
     crashpoint("after_provider_call", refund.id)
-    result = _refund_apply(actor=actor, refund_id=refund.id, view=view, now=now,
+    result = refund_answer_record(actor=actor, refund_id=refund.id, view=view, now=now,
                            crash_points=True)
     crashpoint("after_commit", refund.id)
     return result
@@ -198,12 +194,12 @@ def _refund_unknown(*, actor: Actor, refund_id: str, reason: str) -> Refund:
     return refund
 
 
-def _refund_apply(*, actor: Actor, refund_id: str, view: ProviderRefund, now: datetime,
-                  crash_points: bool = False) -> Refund:
+def refund_answer_record(*, actor: Actor, refund_id: str, view: ProviderRefund, now: datetime,
+                         crash_points: bool = False) -> Refund:
     """Record what the provider says about one of our refunds (idempotent: a finished refund
-    stays as it is)."""
+    stays as it is). Locks the refund (and the charge when the refund finishes)."""
     if view.status in (S.SUCCEEDED, S.FAILED, S.CANCELED):
-        return _refund_finish(actor=actor, refund_id=refund_id, status=view.status,
+        return refund_finish(actor=actor, refund_id=refund_id, status=view.status,
                               reason=view.failure_reason, now=now,
                               provider_refund_id=view.provider_refund_id,
                               crash_points=crash_points)
@@ -224,9 +220,11 @@ def _refund_apply(*, actor: Actor, refund_id: str, view: ProviderRefund, now: da
     return refund
 
 
-def _refund_finish(*, actor: Actor, refund_id: str, status: str, reason: str, now: datetime,
-                   provider_refund_id: str = "", crash_points: bool = False) -> Refund:
-    """Move an open refund to succeeded, failed or canceled and settle the charge's books."""
+def refund_finish(*, actor: Actor, refund_id: str, status: str, reason: str, now: datetime,
+                  provider_refund_id: str = "", crash_points: bool = False) -> Refund:
+    """Move an open refund to succeeded, failed or canceled and settle the charge's books
+    (pending → refunded, or pending released). Locks the charge, then the refund; a refund
+    already finished is returned unchanged (a late or repeated answer)."""
     with transaction.atomic():
         charge_id = Refund.objects.values_list("charge_id", flat=True).get(pk=refund_id)
         charge = Charge.objects.select_for_update().get(pk=charge_id)
@@ -298,7 +296,7 @@ def refunds_reconcile(*, actor: Actor, now: datetime | None = None,
             _refund_resend(actor=actor, refund_id=refund_id, now=now)
             counts["resent"] += 1
             continue
-        result = _refund_apply(actor=actor, refund_id=refund_id, view=view, now=now)
+        result = refund_answer_record(actor=actor, refund_id=refund_id, view=view, now=now)
         counts["resolved" if result.status not in Refund.OPEN else "still_pending"] += 1
     return counts
 
@@ -337,7 +335,7 @@ def refund_mark_sent(*, actor: Actor, refund_id: str, reference: str,
             raise RefundError(f"refund {refund.id} is already {refund.status}")
         refund.manual_reference = reference[:100]
         refund.save(update_fields=["manual_reference"])
-    return _refund_finish(actor=actor, refund_id=refund_id, status=S.SUCCEEDED,
+    return refund_finish(actor=actor, refund_id=refund_id, status=S.SUCCEEDED,
                           reason="", now=now or timezone.now(),
                           provider_refund_id=f"manual:{reference[:90]}")
 
@@ -352,103 +350,8 @@ def refund_cancel(*, actor: Actor, refund_id: str, reason: str,
     if refund.submitted_at is not None and refund.provider != "manual":
         raise RefundError(f"refund {refund.id} was sent to {refund.provider}; it may have gone "
                           "through, so it cannot be canceled here")
-    return _refund_finish(actor=actor, refund_id=refund_id, status=S.CANCELED, reason=reason,
+    return refund_finish(actor=actor, refund_id=refund_id, status=S.CANCELED, reason=reason,
                           now=now or timezone.now())
-
-
-# -- provider webhooks ------------------------------------------------------------------------
-
-def provider_event_receive(*, provider_name: str, payload: bytes, headers: dict[str, str],
-                           now: datetime | None = None) -> list[str]:
-    """Verify a provider's webhook and apply each event once (by event id).
-
-    Raises ``WebhookSignatureError`` (→ HTTP 400) when it does not verify, ``ProviderError``
-    for an unknown provider. Returns one line per event saying what happened.
-    """
-    now = now or timezone.now()
-    provider = provider_named(provider_name)
-    events = provider.webhook_parse(payload=payload, headers=headers)
-    outcomes: list[str] = []
-    actor = Actor.system(f"webhook:{provider_name}")
-    for event in events:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = ProviderEventRecord.objects.create(
-                        provider=provider_name, event_id=event.event_id, kind=event.kind,
-                        received_at=now)
-            except IntegrityError:
-                outcomes.append(f"{event.event_id}: already received")
-                continue
-            if event.refund is not None:
-                outcome = _refund_event(actor, provider_name, event.refund, now)
-            elif event.dispute is not None:
-                outcome = _dispute_event(actor, provider_name, event.dispute, now)
-            else:
-                outcome = "ignored"
-            record.outcome = outcome[:200]
-            record.save(update_fields=["outcome"])
-            outcomes.append(f"{event.event_id}: {outcome}")
-    return outcomes
-
-
-def _refund_event(actor: Actor, provider_name: str, view: ProviderRefund, now: datetime) -> str:
-    ours = None
-    if view.refund_id:
-        ours = Refund.objects.filter(pk=view.refund_id).first()
-    if ours is None and view.provider_refund_id:
-        ours = Refund.objects.filter(provider=provider_name,
-                                     provider_refund_id=view.provider_refund_id).first()
-    if ours is not None:
-        result = _refund_apply(actor=actor, refund_id=ours.id, view=view, now=now)
-        return f"refund {result.id} is {result.status}"
-    return _refund_external(actor, provider_name, view, now)
-
-
-def _refund_external(actor: Actor, provider_name: str, view: ProviderRefund,
-                     now: datetime) -> str:
-    """A refund made outside Refundable (the provider's dashboard): recorded once."""
-    charge = charge_by_reference(view.charge_reference)
-    if charge is None:
-        return f"no charge {view.charge_reference}: ignored"
-    charge = Charge.objects.select_for_update().get(pk=charge.pk)
-    refund = Refund(charge=charge, customer_id_copy=charge.customer_id_copy,
-                    amount=view.amount, currency=view.currency, provider=provider_name,
-                    provider_refund_id=view.provider_refund_id, status=S.PENDING,
-                    origin=Refund.Origin.EXTERNAL, created_at=now, submitted_at=now)
-    # The money left the charge outside our control: unsent refunds of ours that no longer
-    # fit would be declined by the provider, so they are canceled now and their requests
-    # escalated.
-    while charge.refundable_amount < view.amount:
-        unsent = (Refund.objects.filter(charge=charge, status=S.PENDING, submitted_at=None)
-                  .order_by("-created_at").first())
-        if unsent is None:
-            break
-        _refund_finish(actor=actor, refund_id=unsent.id, status=S.CANCELED, now=now,
-                       reason="a refund made outside Refundable took the remaining amount")
-        charge.refresh_from_db()
-    if charge.refundable_amount < view.amount:
-        audit_record(actor=actor, action="refund.external_conflict", obj=charge,
-                     customer_id=charge.customer_id_copy,
-                     note=f"{view.provider_refund_id}: {view.amount} does not fit")
-        return f"external refund {view.provider_refund_id} does not fit the charge: escalated"
-    refund.save(force_insert=True)
-    charge.pending_amount += refund.amount
-    charge.save(update_fields=["pending_amount"])
-    audit_record(actor=actor, action="refund.external", obj=refund,
-                 customer_id=charge.customer_id_copy, after=snapshot(refund, _FIELDS),
-                 note="made outside Refundable")
-    result = _refund_apply(actor=actor, refund_id=refund.id, view=view, now=now)
-    return f"external refund {result.id} recorded ({result.status})"
-
-
-def _dispute_event(actor: Actor, provider_name: str, view: ProviderDispute,
-                   now: datetime) -> str:
-    from .disputes import dispute_apply
-
-    return dispute_apply(actor=actor, provider_name=provider_name, view=view, now=now)
-
-
 
 
 def refunds_overdue_escalate(*, actor: Actor, now: datetime | None = None) -> int:
@@ -506,22 +409,9 @@ def refund_retry(*, actor: Actor, request_id: int, now: datetime | None = None) 
     return refund
 
 
-def sandbox_webhooks_deliver(*, now: datetime | None = None) -> int:
-    """Deliver the sandbox's due webhook events to ourselves, through the same verification
-    and idempotency path as a real provider's (``provider_event_receive``)."""
-    from .providers.sandbox import SIGNATURE_HEADER, sandbox_event_delivered, sandbox_events_due
-
-    delivered = 0
-    for row_id, body, signature in sandbox_events_due(now=now):
-        provider_event_receive(provider_name="sandbox", payload=body,
-                               headers={SIGNATURE_HEADER: signature}, now=now)
-        sandbox_event_delivered(row_id=row_id, now=now)
-        delivered += 1
-    return delivered
-
-
 def money_batch_run(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     """One pass of the periodic money work (see ``tasks.money_batch``)."""
+    from .provider_events import sandbox_webhooks_deliver
     from .providers.sandbox import SandboxProvider
 
     now = now or timezone.now()

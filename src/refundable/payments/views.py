@@ -19,6 +19,7 @@ from ..customers.models import StaffProfile
 from ..desk.views import staff_required
 from . import disputes, services
 from .models import Dispute, Refund
+from .provider_events import provider_event_receive
 from .providers.base import ProviderError, WebhookSignatureError
 
 WEBHOOK_MAX_BYTES = 1024 * 1024
@@ -37,7 +38,7 @@ def provider_webhook(request: HttpRequest, provider: str) -> HttpResponse:
         return JsonResponse({"error": {"message": "payload too large"}}, status=413)
     headers = {key.lower(): value for key, value in request.headers.items()}
     try:
-        outcomes = services.provider_event_receive(provider_name=provider,
+        outcomes = provider_event_receive(provider_name=provider,
                                                    payload=request.body, headers=headers)
     except WebhookSignatureError as exc:
         return JsonResponse({"error": {"message": str(exc)}}, status=400)

@@ -10,8 +10,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from ..refunds.attachments import (
+    ATTACHMENT_MAX_BYTES,
+    SPECIAL_CIRCUMSTANCES,
+    sniff_content_type,
+)
 from ..refunds.labels import REASON_LABELS
-from ..refunds.services import ATTACHMENT_MAX_BYTES, SPECIAL_CIRCUMSTANCES, sniff_content_type
 from .labels import DOCUMENT_KIND_LABELS, document_kinds_for
 
 

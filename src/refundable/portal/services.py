@@ -24,8 +24,9 @@ from ..audit.services import Actor, audit_record
 from ..billing.services import activation_key_resend
 from ..customers.models import Customer
 from ..notifications.services import email_enqueue
+from ..refunds.attachments import attachment_add
 from ..refunds.models import RefundRequest
-from ..refunds.services import attachment_add, refund_request_create
+from ..refunds.services import refund_request_create
 from ..subscriptions.selectors import subscription_by_reference
 from ..subscriptions.services import SubscriptionError, subscription_cancel
 from .models import PublicRequest, SignInLink

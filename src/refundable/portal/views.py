@@ -33,14 +33,11 @@ from ..billing.invoices import InvoicePdfUnavailable, invoice_context, invoice_p
 from ..customers.models import Customer
 from ..customers.services import customer_locale_set
 from ..policy import FactsError
+from ..refunds.attachments import attachment_add
+from ..refunds.errors import AttachmentError, RefundRequestError
 from ..refunds.models import RefundRequest
 from ..refunds.selectors import refund_expected_arrival, refund_preview
-from ..refunds.services import (
-    AttachmentError,
-    RefundRequestError,
-    attachment_add,
-    refund_request_info_received,
-)
+from ..refunds.services import refund_request_info_received
 from ..subscriptions.models import Subscription
 from ..subscriptions.services import (
     SubscriptionError,

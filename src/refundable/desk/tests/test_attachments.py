@@ -11,14 +11,10 @@ import pytest
 from django.test import Client
 
 from refundable.audit.models import AuditEvent
+from refundable.refunds.attachments import attachment_add, attachments_purge_for
+from refundable.refunds.errors import AttachmentError
 from refundable.refunds.models import Attachment, RefundRequest
-from refundable.refunds.services import (
-    AttachmentError,
-    attachment_add,
-    attachments_purge_for,
-    refund_request_approve,
-    refund_request_deny,
-)
+from refundable.refunds.services import refund_request_approve, refund_request_deny
 
 from .helpers import (
     JPEG,

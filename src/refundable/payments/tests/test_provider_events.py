@@ -19,13 +19,9 @@ from refundable.payments.models import (
     SandboxEvent,
     SandboxFault,
 )
+from refundable.payments.provider_events import provider_event_receive, sandbox_webhooks_deliver
 from refundable.payments.providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sandbox_sign
-from refundable.payments.services import (
-    provider_event_receive,
-    refund_execute,
-    refunds_reconcile,
-    sandbox_webhooks_deliver,
-)
+from refundable.payments.services import refund_execute, refunds_reconcile
 from refundable.refunds.services import refund_request_create
 from refundable.testing.factories import NOW, ChargeFactory
 

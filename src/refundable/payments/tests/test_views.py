@@ -11,8 +11,9 @@ from refundable.audit.models import AuditEvent
 from refundable.audit.services import Actor
 from refundable.desk.tests.helpers import agent
 from refundable.payments.models import Dispute, Refund, SandboxFault
+from refundable.payments.provider_events import sandbox_webhooks_deliver
 from refundable.payments.providers.sandbox import SandboxProvider
-from refundable.payments.services import refund_execute, sandbox_webhooks_deliver
+from refundable.payments.services import refund_execute
 from refundable.testing.factories import UserFactory
 
 from .support import approved

@@ -17,8 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...models import Dispute, Refund, SandboxFault, SandboxRefund
+from ...provider_events import sandbox_webhooks_deliver
 from ...providers.sandbox import SandboxProvider, sandbox_fault_add
-from ...services import sandbox_webhooks_deliver
 
 
 class Command(BaseCommand):
