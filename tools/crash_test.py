@@ -3,7 +3,8 @@
 For each run, a worker process (forked from this one, Django already loaded) executes one
 approved refund and is killed with SIGKILL at one of the points of the path — before the
 provider call, after it, before the commit of the answer, after that commit — or not at all;
-some runs also have the sandbox provider lose the request or the answer. After each batch the
+some runs also have the sandbox provider lose the request or the answer, or send its
+settlement webhook twice. After each batch the sandbox's webhooks are delivered and the
 reconciler runs (as the worker's periodic batch would) until nothing is left open, and the
 books are checked:
 
@@ -39,7 +40,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 POINTS = ("before_provider_call", "after_provider_call", "before_commit", "after_commit")
-FAULTS = ("timeout_before", "timeout_after")
+FAULTS = ("timeout_before", "timeout_after", "webhook_twice")
 PG_URL = os.environ.get("REFUNDABLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -128,10 +129,13 @@ def _run_one(refund_id: str, point: str | None, fault: str | None) -> int:
 def _reconcile_until_settled(rounds: int = 10) -> int:
     from refundable.audit.services import Actor
     from refundable.payments.models import Refund, SandboxFault
+    from refundable.payments.provider_events import sandbox_webhooks_deliver
     from refundable.payments.services import refunds_reconcile
 
     SandboxFault.objects.all().delete()  # leftovers of runs killed before using theirs
     for used in range(1, rounds + 1):
+        # The sandbox's settlement webhooks (some sent twice) race the reconciler's answers.
+        sandbox_webhooks_deliver()
         refunds_reconcile(actor=Actor.system("reconciler"), limit=100_000)
         if not Refund.objects.filter(status__in=Refund.OPEN).exists():
             return used

@@ -4,6 +4,7 @@ closing the charge's refund requests when lost; and the evidence pack an agent s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,12 +42,12 @@ def dispute_apply(*, actor: Actor, provider_name: str, view: ProviderDispute,
     """Record what the provider says about a dispute (called once per webhook event, inside
     its transaction). Opening one holds the charge's unsent refunds; losing one cancels them
     and closes the charge's refund requests; winning one lets held refunds go."""
-    from .services import _emit
+    from .services import _emit, charge_lock_with_requests
 
     charge = charge_by_reference(view.charge_reference)
     if charge is None:
         return f"no charge {view.charge_reference}: ignored"
-    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+    charge = charge_lock_with_requests(charge.pk)
     dispute = (Dispute.objects.select_for_update()
                .filter(provider=provider_name, provider_dispute_id=view.provider_dispute_id)
                .first())
@@ -88,12 +89,15 @@ def _dispute_lost(actor: Actor, dispute: Dispute, now: datetime) -> None:
     """The bank returned the money to the customer: nothing more is owed on this charge."""
     from ..refunds.models import RefundRequest
     from ..refunds.services import refund_request_close
-    from .services import refund_finish
+    from .services import RefundError, refund_finish
 
     for refund in Refund.objects.filter(charge_id=dispute.charge_id, status=Refund.S.PENDING,
                                         submitted_at__isnull=True):
-        refund_finish(actor=actor, refund_id=refund.id, status=Refund.S.CANCELED, now=now,
-                       reason="the dispute was lost: the bank returned the money")
+        # One sent meanwhile stays: the reconciler records what the provider did with it.
+        with contextlib.suppress(RefundError):
+            refund_finish(actor=actor, refund_id=refund.id, status=Refund.S.CANCELED, now=now,
+                          reason="the dispute was lost: the bank returned the money",
+                          unsent_only=True)
     closing = RefundRequest.objects.filter(charge_id=dispute.charge_id).exclude(
         status__in=[RefundRequest.Status.CLOSED, RefundRequest.Status.REDIRECTED])
     for request in closing:

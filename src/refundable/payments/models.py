@@ -31,7 +31,7 @@ class Refund(models.Model):
     TRANSITIONS: ClassVar[dict[str, set[str]]] = {
         S.PENDING: {S.SUCCEEDED, S.FAILED, S.CANCELED, S.UNKNOWN},
         S.UNKNOWN: {S.PENDING, S.SUCCEEDED, S.FAILED, S.CANCELED},
-        S.SUCCEEDED: set(),
+        S.SUCCEEDED: {S.FAILED},  # the bank returned it after all
         S.FAILED: set(),
         S.CANCELED: set(),
     }
@@ -66,6 +66,7 @@ class Refund(models.Model):
     expected_from = models.DateField(null=True, blank=True)
     expected_by = models.DateField(null=True, blank=True)
     overdue_escalated_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)  # by the reconciler
 
     class Meta:
         ordering = ["-created_at", "id"]

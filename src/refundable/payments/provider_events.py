@@ -9,12 +9,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..audit.services import Actor, audit_record, snapshot
-from ..billing.models import Charge
 from .models import ProviderEventRecord, Refund
 from .providers import provider_named
 from .providers.base import ProviderDispute, ProviderRefund
 from .selectors import charge_by_reference
-from .services import _FIELDS, S, refund_answer_record, refund_finish
+from .services import (
+    _FIELDS,
+    RefundError,
+    S,
+    charge_lock_with_requests,
+    refund_answer_record,
+    refund_finish,
+)
 
 
 def provider_event_receive(*, provider_name: str, payload: bytes, headers: dict[str, str],
@@ -70,7 +76,7 @@ def _refund_external(actor: Actor, provider_name: str, view: ProviderRefund,
     charge = charge_by_reference(view.charge_reference)
     if charge is None:
         return f"no charge {view.charge_reference}: ignored"
-    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+    charge = charge_lock_with_requests(charge.pk)
     refund = Refund(charge=charge, customer_id_copy=charge.customer_id_copy,
                     amount=view.amount, currency=view.currency, provider=provider_name,
                     provider_refund_id=view.provider_refund_id, status=S.PENDING,
@@ -78,14 +84,28 @@ def _refund_external(actor: Actor, provider_name: str, view: ProviderRefund,
     # The money left the charge outside our control: unsent refunds of ours that no longer
     # fit would be declined by the provider, so they are canceled now and their requests
     # escalated.
-    while charge.refundable_amount < view.amount:
+    taking = view.status in (S.PENDING, S.SUCCEEDED)  # a failed one took nothing
+    skipped: set[str] = set()
+    while taking and charge.refundable_amount < view.amount:
         unsent = (Refund.objects.filter(charge=charge, status=S.PENDING, submitted_at=None)
-                  .order_by("-created_at").first())
+                  .exclude(pk__in=skipped).order_by("-created_at").first())
         if unsent is None:
             break
-        refund_finish(actor=actor, refund_id=unsent.id, status=S.CANCELED, now=now,
-                       reason="a refund made outside Refundable took the remaining amount")
+        try:
+            refund_finish(actor=actor, refund_id=unsent.id, status=S.CANCELED, now=now,
+                          reason="a refund made outside Refundable took the remaining amount",
+                          unsent_only=True)
+        except RefundError:
+            skipped.add(unsent.id)  # sent meanwhile: the reconciler settles it
         charge.refresh_from_db()
+    if not taking:
+        refund.status = view.status
+        refund.settled_at = now
+        refund.save(force_insert=True)
+        audit_record(actor=actor, action="refund.external", obj=refund,
+                     customer_id=charge.customer_id_copy, after=snapshot(refund, _FIELDS),
+                     note=f"made outside Refundable, {view.status}: nothing left the charge")
+        return f"external refund {refund.id} recorded ({view.status})"
     if charge.refundable_amount < view.amount:
         audit_record(actor=actor, action="refund.external_conflict", obj=charge,
                      customer_id=charge.customer_id_copy,

@@ -16,13 +16,16 @@ Lock order everywhere: charge row, then refund row.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from ..audit.models import AuditEvent
 from ..audit.services import Actor, audit_record, snapshot
 from ..billing.models import Charge
 from ..notifications.services import email_enqueue
@@ -37,6 +40,7 @@ from .providers.base import (
 from .selectors import expected_arrival_window
 
 S = Refund.Status
+logger = logging.getLogger(__name__)
 _FIELDS = ["status", "provider_refund_id", "submitted_at", "attempts", "settled_at",
            "failure_reason", "hold_reason", "manual_reference"]
 
@@ -197,7 +201,19 @@ def _refund_unknown(*, actor: Actor, refund_id: str, reason: str) -> Refund:
 def refund_answer_record(*, actor: Actor, refund_id: str, view: ProviderRefund, now: datetime,
                          crash_points: bool = False) -> Refund:
     """Record what the provider says about one of our refunds (idempotent: a finished refund
-    stays as it is). Locks the refund (and the charge when the refund finishes)."""
+    stays as it is). Locks the refund (and the charge when the refund finishes). An answer
+    for another amount than ours is recorded and put before an agent (it should never happen:
+    the provider refunds exactly what we asked under our id)."""
+    ours = Refund.objects.get(pk=refund_id)
+    if view.amount != ours.amount and not AuditEvent.objects.filter(
+            action="refund.amount_mismatch", object_id=refund_id).exists():
+        with transaction.atomic():
+            _lock_request_then_charge(refund_id)
+            note = f"amount mismatch: the provider says {view.amount}, we asked {ours.amount}"
+            audit_record(actor=actor, action="refund.amount_mismatch", obj=ours,
+                         customer_id=ours.customer_id_copy, note=note)
+            if ours.request_id is not None:
+                _request_escalate(ours, f"the refund {ours.id}: {note}")
     if view.status in (S.SUCCEEDED, S.FAILED, S.CANCELED):
         return refund_finish(actor=actor, refund_id=refund_id, status=view.status,
                               reason=view.failure_reason, now=now,
@@ -220,16 +236,49 @@ def refund_answer_record(*, actor: Actor, refund_id: str, view: ProviderRefund, 
     return refund
 
 
+def _lock_request_then_charge(refund_id: str) -> tuple[int | None, Charge]:
+    """Take the locks of a refund's money in the house order — its request, then its charge
+    (the refund row is locked by the caller next) — the order approval and retry use too, so
+    that two of them never wait on each other."""
+    request_id, charge_id = Refund.objects.values_list("request_id", "charge_id").get(
+        pk=refund_id)
+    if request_id is not None:
+        from ..refunds.models import RefundRequest
+
+        RefundRequest.objects.select_for_update().filter(pk=request_id).exists()
+    return request_id, Charge.objects.select_for_update().get(pk=charge_id)
+
+
+def charge_lock_with_requests(charge_id: int) -> Charge:
+    """Lock a charge for work that may touch several of its requests (disputes, refunds made
+    elsewhere): its requests first, by id, then the charge — the house order."""
+    from ..refunds.models import RefundRequest
+
+    list(RefundRequest.objects.select_for_update().filter(charge_id=charge_id).order_by("pk")
+         .values_list("pk", flat=True))
+    return Charge.objects.select_for_update().get(pk=charge_id)
+
+
 def refund_finish(*, actor: Actor, refund_id: str, status: str, reason: str, now: datetime,
-                  provider_refund_id: str = "", crash_points: bool = False) -> Refund:
-    """Move an open refund to succeeded, failed or canceled and settle the charge's books
-    (pending → refunded, or pending released). Locks the charge, then the refund; a refund
-    already finished is returned unchanged (a late or repeated answer)."""
+                  provider_refund_id: str = "", unsent_only: bool = False,
+                  crash_points: bool = False) -> Refund:
+    """Move a refund to succeeded, failed or canceled and settle the charge's books.
+
+    An open refund: succeeded moves its amount from pending to refunded; failed and canceled
+    release it. A succeeded refund may still fail (the bank returned it): the amount leaves
+    refunded. Any other finished refund is returned unchanged (a late or repeated answer).
+    ``unsent_only`` (cancelling what was never sent) raises ``RefundError`` when the refund was
+    submitted to a provider meanwhile — checked under the lock. Locks the request, the charge,
+    then the refund.
+    """
     with transaction.atomic():
-        charge_id = Refund.objects.values_list("charge_id", flat=True).get(pk=refund_id)
-        charge = Charge.objects.select_for_update().get(pk=charge_id)
+        _request_id, charge = _lock_request_then_charge(refund_id)
         refund = _locked_refund(refund_id)
-        if refund.status not in Refund.OPEN:
+        if unsent_only and refund.submitted_at is not None and refund.provider != "manual":
+            raise RefundError(f"refund {refund.id} was sent to {refund.provider}; it may have "
+                              "gone through, so it cannot be canceled here")
+        returned = refund.status == S.SUCCEEDED and status == S.FAILED
+        if refund.status not in Refund.OPEN and not returned:
             return refund  # already finished: a late or repeated answer changes nothing
         before = snapshot(refund, _FIELDS)
         _move(refund, status)
@@ -238,16 +287,20 @@ def refund_finish(*, actor: Actor, refund_id: str, status: str, reason: str, now
         refund.settled_at = now
         refund.save(update_fields=["status", "provider_refund_id", "failure_reason",
                                    "settled_at"])
-        charge.pending_amount -= refund.amount
-        if status == S.SUCCEEDED:
-            charge.refunded_amount += refund.amount
+        if returned:
+            charge.refunded_amount -= refund.amount
+        else:
+            charge.pending_amount -= refund.amount
+            if status == S.SUCCEEDED:
+                charge.refunded_amount += refund.amount
         charge.save(update_fields=["pending_amount", "refunded_amount"])
-        audit_record(actor=actor, action=f"refund.{status}", obj=refund,
-                     customer_id=refund.customer_id_copy, before=before,
+        audit_record(actor=actor, action="refund.returned" if returned else f"refund.{status}",
+                     obj=refund, customer_id=refund.customer_id_copy, before=before,
                      after=snapshot(refund, _FIELDS), note=reason)
         _emit(f"refund.{status}", refund_data(refund), refund.customer_id_copy)
         if status != S.SUCCEEDED and refund.request_id is not None:
-            _request_escalate(refund, f"the refund {refund.id} {status}: {reason}")
+            what = "came back (the bank returned it)" if returned else status
+            _request_escalate(refund, f"the refund {refund.id} {what}: {reason}")
         if crash_points:
             crashpoint("before_commit", refund_id)
     return refund
@@ -267,38 +320,47 @@ def refunds_reconcile(*, actor: Actor, now: datetime | None = None,
 
     A refund never submitted (its job was lost) is executed. A submitted one older than the
     grace period is looked up: the provider's answer is recorded; when the provider has never
-    seen it, it is sent again with the same idempotency key. Returns counts by what happened.
+    seen it, it is sent again with the same idempotency key. The least recently checked come
+    first (so long-pending refunds never starve newer ones); one refund's failure is logged and
+    counted, never stops the pass. Returns counts by what happened.
     """
     now = now or timezone.now()
     grace = timedelta(seconds=settings.REFUNDABLE_RECONCILE_GRACE_SECONDS
                       if grace_seconds is None else grace_seconds)
-    counts = {"executed": 0, "resolved": 0, "still_pending": 0, "resent": 0, "unreachable": 0}
-    open_refunds = (Refund.objects.filter(status__in=Refund.OPEN).exclude(provider="manual")
-                    .order_by("created_at").values_list("id", "submitted_at", "created_at")
-                    [:limit])
-    for refund_id, submitted_at, created_at in list(open_refunds):
-        if submitted_at is None:
-            if created_at <= now - grace:
-                refund_execute(actor=actor, refund_id=refund_id, now=now)
-                counts["executed"] += 1
-            continue
-        if submitted_at > now - grace:
-            continue
-        refund = Refund.objects.select_related("charge").get(pk=refund_id)
+    counts = {"executed": 0, "resolved": 0, "still_pending": 0, "resent": 0, "unreachable": 0,
+              "errors": 0}
+    due = (Refund.objects.filter(status__in=Refund.OPEN).exclude(provider="manual")
+           .filter(Q(submitted_at__isnull=True, created_at__lte=now - grace)
+                   | Q(submitted_at__lte=now - grace))
+           .order_by(F("last_checked_at").asc(nulls_first=True), "created_at")
+           .values_list("id", flat=True)[:limit])
+    for refund_id in list(due):
+        Refund.objects.filter(pk=refund_id).update(last_checked_at=now)
         try:
-            view = provider_named(refund.provider).refund_find(
-                refund_id=refund.id, provider_refund_id=refund.provider_refund_id or "",
-                charge_reference=refund.charge.reference)
-        except ProviderError:
-            counts["unreachable"] += 1
-            continue
-        if view is None:
-            _refund_resend(actor=actor, refund_id=refund_id, now=now)
-            counts["resent"] += 1
-            continue
-        result = refund_answer_record(actor=actor, refund_id=refund_id, view=view, now=now)
-        counts["resolved" if result.status not in Refund.OPEN else "still_pending"] += 1
+            outcome = _reconcile_one(actor=actor, refund_id=refund_id, now=now)
+        except Exception:  # one bad row must not stop the others: logged, retried next pass
+            logger.exception("reconciling refund %s failed", refund_id)
+            outcome = "errors"
+        counts[outcome] += 1
     return counts
+
+
+def _reconcile_one(*, actor: Actor, refund_id: str, now: datetime) -> str:
+    refund = Refund.objects.select_related("charge").get(pk=refund_id)
+    if refund.submitted_at is None:
+        refund_execute(actor=actor, refund_id=refund_id, now=now)
+        return "executed"
+    try:
+        view = provider_named(refund.provider).refund_find(
+            refund_id=refund.id, provider_refund_id=refund.provider_refund_id or "",
+            charge_reference=refund.charge.reference)
+    except ProviderError:
+        return "unreachable"
+    if view is None:
+        _refund_resend(actor=actor, refund_id=refund_id, now=now)
+        return "resent"
+    result = refund_answer_record(actor=actor, refund_id=refund_id, view=view, now=now)
+    return "resolved" if result.status not in Refund.OPEN else "still_pending"
 
 
 def _refund_resend(*, actor: Actor, refund_id: str, now: datetime) -> Refund:
@@ -308,6 +370,8 @@ def _refund_resend(*, actor: Actor, refund_id: str, now: datetime) -> Refund:
         refund = _locked_refund(refund_id)
         if refund.status not in Refund.OPEN:
             return refund
+        if Dispute.objects.filter(charge_id=refund.charge_id, status__in=Dispute.OPEN).exists():
+            return refund  # no refund while a dispute is open; the next pass after it closes
         before = snapshot(refund, _FIELDS)
         _move(refund, S.PENDING)
         refund.submitted_at = now
@@ -322,11 +386,14 @@ def _refund_resend(*, actor: Actor, refund_id: str, now: datetime) -> Refund:
 
 def refund_mark_sent(*, actor: Actor, refund_id: str, reference: str,
                      now: datetime | None = None) -> Refund:
-    """An agent made a manual refund (PayPal, bank transfer) and records its reference."""
+    """An agent made a manual refund (PayPal, bank transfer) and records its reference: the
+    refund succeeds, in one transaction. Raises ``RefundError`` unless it is a manual refund
+    still open."""
     reference = reference.strip()
     if not reference:
         raise RefundError("the reference of the transfer is required")
     with transaction.atomic():
+        _lock_request_then_charge(refund_id)
         refund = _locked_refund(refund_id)
         if refund.provider != "manual":
             raise RefundError(f"refund {refund.id} goes through {refund.provider}; only manual "
@@ -335,9 +402,12 @@ def refund_mark_sent(*, actor: Actor, refund_id: str, reference: str,
             raise RefundError(f"refund {refund.id} is already {refund.status}")
         refund.manual_reference = reference[:100]
         refund.save(update_fields=["manual_reference"])
-    return refund_finish(actor=actor, refund_id=refund_id, status=S.SUCCEEDED,
-                          reason="", now=now or timezone.now(),
-                          provider_refund_id=f"manual:{reference[:90]}")
+        done = refund_finish(actor=actor, refund_id=refund_id, status=S.SUCCEEDED, reason="",
+                             now=now or timezone.now(),
+                             provider_refund_id=f"manual:{reference[:90]}")
+        if done.status != S.SUCCEEDED:
+            raise RefundError(f"refund {refund.id} is {done.status}: not recorded as sent")
+        return done
 
 
 def refund_cancel(*, actor: Actor, refund_id: str, reason: str,
@@ -346,12 +416,11 @@ def refund_cancel(*, actor: Actor, refund_id: str, reason: str,
     reconciler may close it). Releases its reservation on the charge."""
     if not reason.strip():
         raise RefundError("a reason is required")
-    refund = Refund.objects.get(pk=refund_id)
-    if refund.submitted_at is not None and refund.provider != "manual":
-        raise RefundError(f"refund {refund.id} was sent to {refund.provider}; it may have gone "
-                          "through, so it cannot be canceled here")
-    return refund_finish(actor=actor, refund_id=refund_id, status=S.CANCELED, reason=reason,
-                          now=now or timezone.now())
+    refund = refund_finish(actor=actor, refund_id=refund_id, status=S.CANCELED,
+                           reason=reason, now=now or timezone.now(), unsent_only=True)
+    if refund.status != S.CANCELED:
+        raise RefundError(f"refund {refund.id} is already {refund.status}")
+    return refund
 
 
 def refunds_overdue_escalate(*, actor: Actor, now: datetime | None = None) -> int:
@@ -366,6 +435,7 @@ def refunds_overdue_escalate(*, actor: Actor, now: datetime | None = None) -> in
     for refund_id in list(refunds_overdue(today=timezone.localtime(now).date())
                           .values_list("id", flat=True)[:500]):
         with transaction.atomic():
+            _lock_request_then_charge(refund_id)
             refund = Refund.objects.select_for_update(of=("self",)).select_related(
                 "request__customer").get(pk=refund_id)
             if refund.overdue_escalated_at is not None or refund.status not in Refund.OPEN:
