@@ -5,8 +5,8 @@
     .venv/bin/python bench/run.py --only decide,vector --json
 
 The full run generates (once, cached under bench/out/) histories of 1 M, 5 M and 10 M rows and
-takes about 10 minutes on a quiet 2-core machine (25 under load), plus about a minute to
-generate the histories the first time. The results are also written to
+takes about 3 minutes on the shared 2-core machine, plus about a minute and a half to generate
+the histories the first time. The results are also written to
 bench/out/results-<date>.json.
 """
 

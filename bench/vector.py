@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -180,11 +181,16 @@ def run(sizes: list[int] | None = None, repeat: int = 5, full_repeat: int = 3,
         results.append(bench_size(rows, policies, floor, repeat, full_repeat, chunk_rows,
                                   scalar_rows))
     return {"repeat": repeat, "full_repeat": full_repeat, "floor": [p.ref for p in floor],
-            "sizes": results}
+            "sizes": results, "load_after": [round(x, 2) for x in os.getloadavg()]}
 
 
 def _rate(value: float) -> str:
     return f"{value / 1e6:.2f} M/s"
+
+
+def _spread(runs: list[float], digits: int = 2) -> str:
+    """The fastest and the slowest of several runs (the machine is shared: noise shows here)."""
+    return f"{min(runs):.{digits}f}–{max(runs):.{digits}f}"
 
 
 def render(result: dict[str, Any]) -> str:
@@ -201,9 +207,11 @@ def render(result: dict[str, Any]) -> str:
                      f"peak RSS {size['peak_rss_mb']:,.0f} MB")
         table_rows = []
         for entry in size["policies"]:
-            row = [entry["policy"], f"{entry['evaluate_s']:.2f}",
+            row = [entry["policy"], f"{entry['evaluate_s']:.3f}",
+                   _spread(entry["evaluate_runs_s"], 3),
                    f"{entry['evaluate_cpu_s']:.2f}", _rate(entry["evaluate_rows_per_s"]),
-                   f"{entry['full_path_s']:.2f}", f"{entry['full_path_cpu_s']:.2f}",
+                   f"{entry['full_path_s']:.2f}", _spread(entry["full_path_runs_s"]),
+                   f"{entry['full_path_cpu_s']:.2f}",
                    _rate(entry["full_path_rows_per_s"]), f"{entry['rechecked_exactly']:,}"]
             if "scalar_rows" in entry:
                 row += [f"{entry['scalar_rows_per_s'] / 1e3:.1f} k/s",
@@ -211,9 +219,9 @@ def render(result: dict[str, Any]) -> str:
             else:
                 row += ["-", "-", "-"]
             table_rows.append(row)
-        lines.append(table(["policy", "evaluate s", "cpu s", "evaluate", "full path s",
-                            "cpu s", "full path", "re-checked", "scalar", "ratio full",
-                            "ratio eval"], table_rows, "lrrrrrrrrrr"))
+        lines.append(table(["policy", "evaluate s", "runs", "cpu s", "evaluate", "full path s",
+                            "runs", "cpu s", "full path", "re-checked", "scalar", "ratio full",
+                            "ratio eval"], table_rows, "lrrrrrrrrrrrr"))
         lines.append("")
         for entry in size["policies"]:
             if "target_met" in entry:
@@ -221,7 +229,9 @@ def render(result: dict[str, Any]) -> str:
                 lines.append(f"{entry['policy']}: evaluate {_rate(entry['evaluate_rows_per_s'])}"
                              f" on 1 M prepared rows vs target ≥ 5.00 M/s — {verdict}")
         lines.append("")
-    lines.append("evaluate: VectorPolicy.evaluate on prepared rows in memory; full path: prepare + "
+    lines.append(f"Load average at the end: {' '.join(str(x) for x in result['load_after'])}.")
+    lines.append("evaluate: VectorPolicy.evaluate on prepared rows in memory; runs: the fastest "
+                 "and the slowest run; full path: prepare + "
                  "evaluate + exact re-check of borderline rows; scalar: run_scalar in-process "
                  "(rows → parse_facts → decide → decision_row); ratio = scalar time per row / "
                  "vector time per row (wall clock); cpu s = CPU seconds of all threads (2 cores: "

@@ -22,6 +22,7 @@ from .policy.vector import DECISION_COLUMNS, VectorPolicy, _scalar_rows, decisio
 
 CHUNK_ROWS = 1_000_000
 SCALAR_CHUNK_ROWS = 5_000
+VECTOR_WORKERS = 2  # chunks decided at once (see run_vector)
 
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
@@ -90,8 +91,9 @@ def run_vector(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
                progress: bool | None = None) -> Result:
     """Decide every row with the compiled (Polars) evaluator, a chunk at a time.
 
-    Two chunks are decided at once: much of ``prepare`` and ``evaluate`` runs on one core, and
-    Polars releases the GIL, so two threads keep both cores of a small machine busy.
+    ``VECTOR_WORKERS`` chunks are decided at once: Polars spreads each query over the cores,
+    but reading the date-times (NumPy) runs on one, so a second chunk keeps the other core
+    busy meanwhile. Text fields of the decisions are Enum columns (see ``VectorPolicy``).
     """
     compiled = VectorPolicy(policy, floor)
 
@@ -99,17 +101,22 @@ def run_vector(policy: Policy, floor: tuple[Policy, ...], history: pl.DataFrame,
         chunk = history.slice(offset, CHUNK_ROWS)
         prepared = prepare(chunk)
         decided = compiled.evaluate(prepared.frame, exact=prepared)
-        return chunk.height, decided, prepared.errors, offset
+        rechecked = int(decided["_borderline"].sum())
+        # Lazy: an eager operation would copy every column of the chunk into one piece.
+        decided = decided.lazy().drop("_borderline").with_columns(
+            pl.col("_row") + offset).collect()
+        return chunk.height, decided, prepared.errors, rechecked
 
     parts: list[pl.DataFrame] = []
     errors: list[RowError] = []
     rechecked = 0
     offsets = range(0, history.height, CHUNK_ROWS)
     with _progress(history.height, f"backtest {policy.ref}", progress) as bar, \
-            ThreadPoolExecutor(max_workers=2) as pool:
-        for height, decided, chunk_errors, offset in pool.map(decide_chunk, offsets):
-            rechecked += int(decided["_borderline"].sum())
-            parts.append(decided.drop("_borderline").with_columns(pl.col("_row") + offset))
+            ThreadPoolExecutor(max_workers=VECTOR_WORKERS) as pool:
+        for offset, (height, decided, chunk_errors, flagged) in zip(
+                offsets, pool.map(decide_chunk, offsets), strict=True):
+            rechecked += flagged
+            parts.append(decided)
             errors.extend(RowError(int(r["_row"]) + offset + 1, r["field"], r["message"])
                           for r in chunk_errors.iter_rows(named=True))
             bar.update(height)
@@ -149,41 +156,50 @@ def summarise(result: Result, policy: Policy, currency_of: pl.Series | None = No
     their refund choice. ``amounts`` splits it by currency.
     """
     frame = result.decisions
+    keys = ["outcome", "rule", "decided_by"]
     if currency_of is not None and frame.height:
-        frame = frame.with_columns(currency_of.gather(frame["_row"]).alias("_currency"))
+        currency = currency_of.cast(pl.String).gather(frame["_row"]).alias("_currency")
     else:
-        frame = frame.with_columns(pl.lit("").alias("_currency"))
-
-    def group(column: str | pl.Expr, name: str) -> dict[str, Any]:
-        if not frame.height:
-            return {}
-        grouped = frame.group_by(column, "_currency").agg(
-            pl.len().alias("count"), pl.col("amount").fill_null(0).sum().alias("amount"))
-        table: dict[str, Any] = {}
-        for row in grouped.sort(name).iter_rows(named=True):
-            entry = table.setdefault(row[name], {"count": 0, "amount": 0, "amounts": {}})
+        currency = pl.repeat("", frame.height, dtype=pl.String, eager=True).alias("_currency")
+    # One lazy pass over the decisions (eager operations copy the chunks of a large frame
+    # into one); the two tables are built from its few groups.
+    grouped = frame.lazy().select(*keys, "amount").with_columns(currency).group_by(
+        *keys, "_currency").agg(pl.len().alias("count"),
+                                pl.col("amount").fill_null(0).sum().alias("amount")).collect()
+    outcomes: dict[str, Any] = {}
+    rules: dict[str, Any] = {}
+    for row in grouped.iter_rows(named=True):
+        if row["rule"] is None:
+            rule_key = "(no rule matched)"
+        elif row["decided_by"] == policy.ref:
+            rule_key = row["rule"]
+        else:
+            rule_key = f"{row['decided_by'].split('@')[0]}:{row['rule']}"
+        for table, key in ((outcomes, row["outcome"]), (rules, rule_key)):
+            entry = table.setdefault(key, {"count": 0, "amount": 0, "amounts": {}})
             entry["count"] += row["count"]
             entry["amount"] += row["amount"]
             if row["_currency"]:
-                entry["amounts"][row["_currency"]] = row["amount"]
-        return dict(sorted(table.items(), key=lambda item: -item[1]["count"]))
-
-    frame = frame.with_columns(
-        pl.when(pl.col("rule").is_null()).then(pl.lit("(no rule matched)"))
-        .when(pl.col("decided_by") == policy.ref).then(pl.col("rule"))
-        .otherwise(pl.col("decided_by").str.split("@").list.first() + ":" + pl.col("rule"))
-        .alias("_rule_key"))
+                entry["amounts"][row["_currency"]] = \
+                    entry["amounts"].get(row["_currency"], 0) + row["amount"]
     return {
         "policy": policy.ref,
         "rows": result.rows,
         "decided": result.decisions.height,
         "invalid": len(result.errors),
         "rechecked_exactly": result.rechecked,
-        "outcomes": group("outcome", "outcome"),
-        "rules": group("_rule_key", "_rule_key"),
+        "outcomes": _by_count(outcomes),
+        "rules": _by_count(rules),
         "errors": [{"row": e.row, "field": e.field, "message": e.message}
                    for e in result.errors[:20]],
     }
+
+
+def _by_count(table: dict[str, Any]) -> dict[str, Any]:
+    """Largest count first, then by name; currencies in alphabetical order."""
+    for entry in table.values():
+        entry["amounts"] = dict(sorted(entry["amounts"].items()))
+    return dict(sorted(table.items(), key=lambda item: (-item[1]["count"], item[0])))
 
 
 def compare(baseline: Result, candidate: Result, currency_of: pl.Series | None = None) \
