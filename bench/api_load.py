@@ -17,9 +17,11 @@
 Setup: a temporary ``REFUNDABLE_DATA_DIR`` with a fresh SQLite database (or, with
 ``--database postgresql://…``, a fresh database ``refundable_bench_<pid>`` on that server,
 dropped at the end), ``migrate``, the demo business (``demo_load``), an API key with the read
-and write scopes, then gunicorn (``DEBUG=0``) on a free port of 127.0.0.1. Traffic goes only to
-127.0.0.1; every run is bounded in requests and time (the whole script takes about a minute);
-gunicorn is stopped and the temporary files removed at the end, also on error or Ctrl-C.
+and write scopes; the CPU per GET with the WSGI application called in-process (no HTTP: the
+figure a noisy machine disturbs least); then gunicorn (``DEBUG=0``) on a free port of
+127.0.0.1. Traffic goes only to 127.0.0.1; every run is bounded in requests and time (the
+whole script takes about a minute); gunicorn is stopped and the temporary files removed at
+the end, also on error or Ctrl-C.
 
 Goal (issue 3): ≥ 1,500 GET/s on the 2-core machine, p99 ≤ 50 ms at 70 % of that load.
 Progress goes to stderr; the table (or JSON with ``--json``) to stdout.
@@ -28,10 +30,11 @@ Progress goes to stderr; the table (or JSON with ``--json``) to stdout.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as dt
 import http.client
-import itertools
+import importlib.util
 import json
 import math
 import os
@@ -39,13 +42,13 @@ import platform
 import re
 import resource
 import secrets
+import selectors
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -178,9 +181,10 @@ def self_cpu_seconds() -> float:
 # ------------------------------------------------------------------------ setup (child)
 
 
-def prepare(charges: int) -> dict[str, Any]:
+def prepare(charges: int, in_process: int) -> dict[str, Any]:
     """Runs in a child process whose environment names the database: migrate, the demo
-    business, an API key, ``charges`` extra charges without requests. Returns the ids."""
+    business, an API key, ``charges`` extra charges without requests, then (unless
+    ``in_process`` is 0) the in-process CPU per GET. Returns the ids and that figure."""
     import random
 
     import django
@@ -235,11 +239,65 @@ def prepare(charges: int) -> dict[str, Any]:
         raise RuntimeError("bulk_create did not return the new charges' ids")
     charge_ids = sorted(int(charge.pk) for charge in new_charges)
     request_ids = list(RefundRequest.objects.order_by("id").values_list("id", flat=True))
+    prepared = time.perf_counter()
+    cpu = in_process_cpu(key, request_ids, in_process) if in_process else None
     return {"api_key": key, "refund_requests": request_ids, "charges": charge_ids,
+            "in_process_cpu": cpu,
             "demo": {"customers": summary.customers, "subscriptions": summary.subscriptions,
                      "requests": summary.requests},
             "migrate_s": round(migrated - started, 1),
-            "prepare_s": round(time.perf_counter() - started, 1)}
+            "prepare_s": round(prepared - started, 1)}
+
+
+def in_process_cpu(key: str, request_ids: Sequence[int], count: int) -> dict[str, Any]:
+    """CPU milliseconds per request of the WSGI application called in a loop in this process:
+    no HTTP, no gunicorn, no load generator. Robust on a shared machine where the loaded
+    figures swing: the median of 5 rounds of ``count`` / 5 requests, after 200 of warm-up.
+    ``/api/v1/`` (no database, no authentication) is Django's and the middleware's floor."""
+    import io
+    import statistics
+
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+
+    def call(path: str, authorization: str | None) -> None:
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
+            "SERVER_NAME": HOST, "SERVER_PORT": "80", "HTTP_HOST": HOST,
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": HOST, "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False}
+        if authorization:
+            environ["HTTP_AUTHORIZATION"] = authorization
+        statuses: list[str] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], object]:
+            statuses.append(status)
+            return lambda data: None
+
+        b"".join(application(environ, start_response))
+        if not statuses[0].startswith("200"):
+            raise RuntimeError(f"GET {path} answered {statuses[0]}")
+
+    figures: dict[str, Any] = {"requests": count}
+    rounds = 5
+    for name, paths, authorization in (
+            ("get", [f"/api/v1/refund-requests/{pk}" for pk in request_ids], f"Bearer {key}"),
+            ("api_root", ["/api/v1/"], None)):
+        for number in range(200):
+            call(paths[number % len(paths)], authorization)
+        per_round = max(1, count // rounds)
+        samples = []
+        for _ in range(rounds):
+            began = time.process_time()
+            for number in range(per_round):
+                call(paths[number % len(paths)], authorization)
+            samples.append((time.process_time() - began) * 1000 / per_round)
+        figures[f"{name}_ms"] = round(statistics.median(samples), 3)
+        figures[f"{name}_ms_min"] = round(min(samples), 3)
+    return figures
 
 
 # ----------------------------------------------------------------------------- the server
@@ -267,7 +325,7 @@ class Server:
     """gunicorn in its own process group, stopped (TERM, then KILL) by ``stop``."""
 
     def __init__(self, env: dict[str, str], workers: int, worker_class: str, threads: int,
-                 log_path: Path) -> None:
+                 log_path: Path, access_log: Path | None = None) -> None:
         self.port = free_port()
         self.log_path = log_path
         command = [sys.executable, "-m", "gunicorn", "refundable.wsgi",
@@ -276,6 +334,8 @@ class Server:
                    "--error-logfile", str(log_path), "--no-control-socket"]
         if worker_class == "gthread":
             command += ["--threads", str(threads)]
+        if access_log is not None:
+            command += ["--access-logfile", str(access_log)]
         self.command = command
         self.process = subprocess.Popen(command, env=env, cwd=env["REFUNDABLE_DATA_DIR"],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -405,61 +465,192 @@ def run_wrk(port: int, script: str, path: str, *, threads: int, connections: int
 # --------------------------------------------------------------------- the Python generator
 
 
+class _Exchange:
+    """One request on one connection of the event-loop generator."""
+
+    __slots__ = (
+        "buf",
+        "close_after",
+        "connecting",
+        "due",
+        "index",
+        "need",
+        "out",
+        "sent",
+        "sock",
+        "status",
+    )
+
+    def __init__(self, sock: socket.socket, index: int, due: float, out: bytes,
+                 connecting: bool) -> None:
+        self.sock, self.index, self.due, self.out = sock, index, due, out
+        self.sent = time.perf_counter()
+        self.buf = b""
+        self.connecting = connecting
+        self.need = -1  # the response's length once its head is read; -1 until then
+        self.status = 0
+        self.close_after = False
+
+
+def _encode(make: RequestFactory, index: int, host: str) -> bytes:
+    method, path, body, headers = make(index)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def _parse_head(exchange: _Exchange) -> bool:
+    """Read the status and the length once the head is in; False while it is incomplete."""
+    end = exchange.buf.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    lines = exchange.buf[:end].decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    exchange.status = int(rest[:3])
+    length = None
+    exchange.close_after = version == "HTTP/1.0"
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection":
+            exchange.close_after = value == "close"
+        elif name == "transfer-encoding" and value != "identity":
+            raise ValueError("chunked responses are not read by this generator")
+    if length is None:  # the body ends when the server closes
+        exchange.close_after = True
+    exchange.need = end + 4 + length if length is not None else -2
+    return True
+
+
 def run_python(port: int, make: RequestFactory, *, connections: int, max_requests: int,
                duration: float, rate: float | None = None) -> dict[str, Any]:
-    """Threads with one http.client connection each, bounded by ``max_requests`` and
-    ``duration``.
+    """HTTP/1.1 over raw non-blocking sockets in one thread (a ``selectors`` loop), at most
+    ``connections`` requests in flight, bounded by ``max_requests`` and ``duration``.
 
-    Closed loop when ``rate`` is None: each thread sends its next request when the previous
-    answered. Open loop with ``rate``: request i is due at start + i / rate whatever happened
-    before, and its latency counts from that due time (a late send — a stalled server or a
-    busy generator — is charged to the latency, as wrk2 does); ``connections`` threads is the
-    most requests in flight.
+    Closed loop when ``rate`` is None: a connection sends its next request when the previous
+    one is answered. Open loop with ``rate``: request i is due at start + i / rate whatever
+    happened before, and its latency counts from that due time (a late send — a stalled
+    server, every connection busy, or a busy generator — is charged to the latency, as wrk2
+    does). Connections are kept alive when the server allows it (gthread workers do; sync
+    workers close after each response, so every request then opens a connection).
+
+    One thread and prepared request bytes: the earlier generator, 32 threads with
+    ``http.client``, spent 0.25–0.4 ms of CPU per request on the same two cores as the
+    server, about half of what the server spends on a GET.
     """
     total = max_requests if rate is None else min(max_requests, int(rate * duration))
-    counter = itertools.count()
     records: list[tuple[float, float, float, int] | None] = [None] * total
+    host = f"{HOST}:{port}"
+    selector = selectors.DefaultSelector()
+    idle: list[socket.socket] = []  # kept-alive connections, registered for EOF only
+    busy: dict[int, _Exchange] = {}  # by file descriptor
+    waiting: collections.deque[int] = collections.deque()  # due, no free connection yet
+    next_index = 0
     start = time.perf_counter() + 0.1
     deadline = start + duration
     hard_stop = deadline + 10.0  # an open-loop run stops sending 10 s after its schedule
+    timeout = 10.0  # per request
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=10)
-        try:
-            while True:
-                index = next(counter)
-                if index >= total:
-                    return
-                due = start if rate is None else start + index / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                sent = time.perf_counter()
-                if (rate is None and sent > deadline) or sent > hard_stop:
-                    return
-                if rate is None:
-                    due = sent
-                method, path, body, headers = make(index)
-                try:
-                    conn.request(method, path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                    status = response.status
-                    if response.will_close:
-                        conn.close()
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    status = 0
-                records[index] = (due, sent, time.perf_counter(), status)
-        finally:
-            conn.close()
+    def close(sock: socket.socket) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(sock)
+        sock.close()
+
+    def begin(index: int, due: float) -> None:
+        connecting = not idle
+        if connecting:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            sock.connect_ex((HOST, port))
+        else:
+            sock = idle.pop()
+            selector.unregister(sock)
+        exchange = _Exchange(sock, index, due, _encode(make, index, host), connecting)
+        busy[sock.fileno()] = exchange
+        selector.register(sock, selectors.EVENT_WRITE, exchange)
+
+    def finish(exchange: _Exchange, status: int) -> None:
+        records[exchange.index] = (exchange.due, exchange.sent, time.perf_counter(), status)
+        sock = exchange.sock
+        del busy[sock.fileno()]
+        if status and not exchange.close_after:
+            selector.modify(sock, selectors.EVENT_READ, None)  # idle: only EOF is expected
+            idle.append(sock)
+        else:
+            close(sock)
+
+    def step(exchange: _Exchange, mask: int) -> None:
+        sock = exchange.sock
+        if mask & selectors.EVENT_WRITE:
+            if exchange.connecting:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if error:
+                    raise OSError(error, os.strerror(error))
+                exchange.connecting = False
+            exchange.out = exchange.out[sock.send(exchange.out):]
+            if not exchange.out:
+                selector.modify(sock, selectors.EVENT_READ, exchange)
+            return
+        chunk = sock.recv(262144)
+        if not chunk:
+            if exchange.need == -2:  # the body ended with the connection
+                finish(exchange, exchange.status)
+                return
+            raise ConnectionError("the server closed the connection mid-response")
+        exchange.buf += chunk
+        if exchange.need == -1 and not _parse_head(exchange):
+            return
+        if exchange.need >= 0 and len(exchange.buf) >= exchange.need:
+            finish(exchange, exchange.status)
 
     cpu_before = self_cpu_seconds()
-    workers = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(timeout=duration + 30)
+    while True:
+        now = time.perf_counter()
+        if rate is None:
+            while len(busy) < connections and next_index < total and start <= now <= deadline:
+                begin(next_index, now)
+                next_index += 1
+            if not busy and (next_index >= total or now > deadline):
+                break
+        else:
+            while next_index < total and start + next_index / rate <= now <= hard_stop:
+                waiting.append(next_index)
+                next_index += 1
+            while waiting and len(busy) < connections and now <= hard_stop:
+                index = waiting.popleft()
+                begin(index, start + index / rate)
+            if not busy and (now > hard_stop or (next_index >= total and not waiting)):
+                break
+        wake = 0.05
+        if now < start:
+            wake = start - now
+        elif rate is not None and next_index < total:
+            wake = min(wake, max(0.0, start + next_index / rate - now))
+        for key, mask in selector.select(wake):
+            exchange = key.data
+            if exchange is None:  # an idle connection the server closed
+                idle.remove(key.fileobj)  # type: ignore[arg-type]
+                close(key.fileobj)  # type: ignore[arg-type]
+                continue
+            try:
+                step(exchange, mask)
+            except (OSError, ValueError) as exc:
+                exchange.close_after = True
+                finish(exchange, 0)
+                if isinstance(exc, ValueError):
+                    raise BenchError(f"cannot read the server's answer: {exc}") from None
+        now = time.perf_counter()
+        for exchange in [e for e in busy.values() if now - e.sent > timeout]:
+            exchange.close_after = True
+            finish(exchange, 0)
+    for sock in idle:
+        close(sock)
+    selector.close()
     client_cpu = self_cpu_seconds() - cpu_before
     done = [r for r in records if r is not None]
     if not done:
@@ -475,13 +666,13 @@ def run_python(port: int, make: RequestFactory, *, connections: int, max_request
         **latency_summary([r[2] - r[0] for r in done]),
         "client_cpu_s": round(client_cpu, 2)}
     if rate is None:
-        summary["generator"] = f"Python, {connections} threads (closed loop)"
+        summary["generator"] = f"Python event loop, {connections} connections (closed loop)"
     else:
         service = latency_summary([r[2] - r[1] for r in done])
         late = sorted(r[1] - r[0] for r in done)
         summary.update({
-            "generator": f"Python, open loop at {rate:,.0f} req/s, up to {connections} in "
-                         "flight; latency from the scheduled send time",
+            "generator": f"Python event loop, open loop at {rate:,.0f} req/s, up to "
+                         f"{connections} in flight; latency from the scheduled send time",
             "target_rate": round(rate, 1), "scheduled": total, "not_sent": total - len(done),
             "from_send_p50_ms": service["p50_ms"], "from_send_p99_ms": service["p99_ms"],
             "send_lag_p99_ms": percentile(late, 0.99) * 1000})
@@ -620,7 +811,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"preparing the database ({database['engine']}): migrate, demo_load, API key, "
             f"{args.charges:,} extra charges …")
         done = subprocess.run([sys.executable, str(Path(__file__).resolve()),
-                               "--prepare-only", str(args.charges)], env=env, cwd=workdir,
+                               "--prepare-only", str(args.charges),
+                               "--in-process", str(args.in_process)], env=env, cwd=workdir,
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise BenchError(f"the setup failed:\n{done.stderr[-3000:]}")
@@ -631,7 +823,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         charges = data["charges"]
         run_id = f"bench-{os.getpid()}-{int(time.time())}"
         server = Server(env, args.workers, args.worker_class, args.threads,
-                        workdir / "gunicorn.log")
+                        workdir / "gunicorn.log",
+                        workdir / "access.log" if args.access_log else None)
         server.wait_ready()
         log(f"gunicorn on {HOST}:{server.port}: {args.workers} {args.worker_class} workers"
             + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
@@ -642,7 +835,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "settings": args.settings,
             "gunicorn": " ".join(server.command[1:]).replace(str(workdir), "$TMP"),
             "refund_requests_cycled": len(ids), "charges_prepared": len(charges),
-            "setup_s": data["prepare_s"]}
+            "access_log": args.access_log, "setup_s": data["prepare_s"]}
+        results["in_process_cpu"] = data["in_process_cpu"]
         scenarios: dict[str, Any] = {}
         get_lua = (_LUA_GET.replace("@IDS@", ", ".join(map(str, ids)))
                    .replace("@KEY@", key))
@@ -748,10 +942,17 @@ def render(results: dict[str, Any]) -> str:
         f"database: {config['database']['engine']} ({config['database']['where']}); gunicorn "
         f"{config['workers']} {config['worker_class']} workers"
         + (f" × {config['threads']} threads" if config["worker_class"] == "gthread" else "")
+        + (", access log" if config.get("access_log") else "")
         + f", DEBUG=0, settings {config['settings']}; GETs cycle over "
         f"{config['refund_requests_cycled']} refund requests",
-        "",
     ]
+    cpu = results.get("in_process_cpu")
+    if cpu:
+        lines.append(f"in-process CPU per request (the WSGI application called in a loop, no "
+                     f"HTTP; median of 5 rounds, {cpu['requests']:,} requests): GET "
+                     f"{cpu['get_ms']:.3f} ms (min {cpu['get_ms_min']:.3f}), /api/v1/ "
+                     f"{cpu['api_root_ms']:.3f} ms")
+    lines.append("")
     headers = ["scenario", "requests", "non-2xx", "sock err", "req/s", "p50 ms", "p90 ms",
                "p99 ms", "max ms", "server CPU ms/req"]
     names = {"get_max": "GET /refund-requests/{id}, max throughput",
@@ -849,11 +1050,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", default="refundable.settings",
                         help="Django settings module for the setup and gunicorn (default "
                              "refundable.settings; another one, on PYTHONPATH, tries a change)")
+    parser.add_argument("--in-process", type=int, default=2000, metavar="N",
+                        help="also time N GETs with the WSGI application called in the setup "
+                             "process, no HTTP: CPU per request (default 2000; 0: skip)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="gunicorn writes an access log line per request (to a file), as "
+                             "`refundable serve` does on standard output")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--prepare-only", type=int, metavar="CHARGES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.prepare_only is not None:  # the setup child (its environment names the database)
-        print(json.dumps(prepare(args.prepare_only)))
+        print(json.dumps(prepare(args.prepare_only, args.in_process)))
         return 0
     if not (0 < args.duration <= 60 and 0 < args.post_duration <= 60 and 0 <= args.warmup <= 30):
         parser.error("durations are bounded: 0 < --duration, --post-duration ≤ 60; --warmup ≤ 30")
@@ -863,9 +1070,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rate-fraction must be in (0, 1]")
     if args.posts < 1 or args.connections < 1 or args.post_connections < 1:
         parser.error("--posts, --connections and --post-connections must be positive")
-    try:
-        import gunicorn  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("gunicorn") is None:
         print(f"gunicorn is not installed for {sys.executable}; run `make install`.",
               file=sys.stderr)
         return 1

@@ -230,6 +230,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     DEBUG is off unless the environment says otherwise, so a SECRET_KEY is required."""
     import os
 
+    if args.workers < 1 or args.threads < 1:
+        raise InputError("--workers and --threads must be at least 1")
     os.environ.setdefault("DEBUG", "0")
     if os.environ["DEBUG"] != "1" and not os.environ.get("SECRET_KEY"):
         raise InputError("SECRET_KEY is not set: production serving needs a secret key "
@@ -239,7 +241,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     command = [sys.executable, "-m", "gunicorn", "refundable.wsgi", "--bind", args.bind,
-               "--workers", str(args.workers), "--access-logfile", "-"]
+               "--workers", str(args.workers)]
+    if args.threads > 1:
+        # gthread keeps connections alive, but each stays with the worker that accepted it,
+        # so the workers' load can be uneven: sync is the default (docs/benchmarks-api.md).
+        command += ["--worker-class", "gthread", "--threads", str(args.threads)]
+    if not args.no_access_log:
+        command += ["--access-logfile", "-"]
     import subprocess
 
     return subprocess.call(command)
@@ -415,7 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the web application (gunicorn)")
     serve.add_argument("--bind", default="127.0.0.1:8000", help="address:port")
-    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--workers", type=int, default=2,
+                       help="gunicorn worker processes (default 2: one per core)")
+    serve.add_argument("--threads", type=int, default=1,
+                       help="threads per worker (default 1: sync workers, for use behind a "
+                            "reverse proxy; more: gthread workers with keep-alive)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no access log line per request on standard output (about 10 %% "
+                            "of the API's GET throughput; a reverse proxy may log instead)")
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser("worker", help="run the job worker")

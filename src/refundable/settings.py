@@ -90,12 +90,20 @@ def database_from_url(url: str | None) -> dict[str, object]:
     if parsed.scheme not in ("postgres", "postgresql"):
         raise RuntimeError(f"DATABASE_URL: unsupported scheme {parsed.scheme!r} "
                            "(use postgresql://…)")
+    # psycopg prepares a statement after this many runs on a connection. Only cursors that
+    # bind on the server are concerned (the API's refund request read); the ORM's bind on
+    # the client and never prepare. "off" behind a connection pooler in transaction mode.
+    threshold = os.environ.get("REFUNDABLE_PG_PREPARE_THRESHOLD", "5").strip().lower()
+    if threshold != "off" and not threshold.isdigit():
+        raise RuntimeError("REFUNDABLE_PG_PREPARE_THRESHOLD must be a number or 'off', not "
+                           f"{threshold!r}")
     return {"ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "refundable",
             "USER": unquote(parsed.username or "postgres"),
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "127.0.0.1", "PORT": str(parsed.port or 5432),
-            "CONN_MAX_AGE": 60}
+            "CONN_MAX_AGE": 60,
+            "OPTIONS": {"prepare_threshold": None if threshold == "off" else int(threshold)}}
 
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
@@ -129,6 +137,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@refundable.lo
 
 REFUNDABLE_POLICY_DIR = Path(os.environ.get("REFUNDABLE_POLICY_DIR", PROJECT_DIR / "policies"))
 REFUNDABLE_AUTO_APPROVE_LIMIT = int(os.environ.get("REFUNDABLE_AUTO_APPROVE_LIMIT", "10000"))
+# How long a server process trusts an API key it verified (a revoked key is refused by every
+# process within this time; 0: read the key on every request). docs/api.md.
+REFUNDABLE_API_KEY_CACHE_SECONDS = float(os.environ.get("REFUNDABLE_API_KEY_CACHE_SECONDS", "2"))
 
 # Money (payments app). The sandbox provider settles a refund this many seconds after accepting
 # it; the reconciler leaves a refund that was just sent alone for the grace period (its

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..audit.services import Actor, audit_record, snapshot
-from .auth import KEY_PREFIX, SCOPES, key_hash
+from .auth import KEY_PREFIX, SCOPES, api_key_cache, key_hash
 from .models import ApiKey
 
 _FIELDS = ["name", "prefix", "scopes", "revoked_at"]
@@ -44,7 +44,10 @@ def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str]) -> tuple[A
 
 
 def api_key_revoke(*, actor: Actor, prefix: str) -> ApiKey:
-    """Revoke the key with ``prefix``: it stops working at once. Revoking twice is a no-op."""
+    """Revoke the key with ``prefix``. This process refuses it at once, every other process
+    within ``REFUNDABLE_API_KEY_CACHE_SECONDS`` (a key verified lately is remembered that
+    long: auth.py). Revoking twice is a no-op."""
+    api_key_cache.forget(prefix)
     with transaction.atomic():
         api_key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
         if api_key is None:
@@ -54,6 +57,9 @@ def api_key_revoke(*, actor: Actor, prefix: str) -> ApiKey:
         before = snapshot(api_key, _FIELDS)
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        # Forgotten before and again after the commit: a request of this process in between
+        # may have verified the key, not yet revoked, again.
+        transaction.on_commit(lambda: api_key_cache.forget(prefix))
         audit_record(actor=actor, action="api_key.revoke", obj=api_key, before=before,
                      after=snapshot(api_key, _FIELDS))
     return api_key
